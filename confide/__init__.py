@@ -1,0 +1,1 @@
+"""Confide: contact-tracing case management that keeps the confidences people give it."""

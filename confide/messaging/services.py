@@ -1,0 +1,257 @@
+"""Writes about messages: templates, queueing one message per recipient, broadcasts, purging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from confide.messaging.models import (
+    Broadcast,
+    Channel,
+    Language,
+    Message,
+    MessageState,
+    MessageTemplate,
+)
+from confide.messaging.template_types import TEMPLATE_TYPES, Audience, TemplateKind
+from confide.messaging.templating import RenderedMessage, render, validate_template_text
+from confide.people.models import Person
+from confide.people.validation import normalise_email, normalise_phone
+from confide.privacy.crypto import SubjectKey, unwrap_data_key
+from confide.staff.models import StaffMember
+from confide.staff.services import staff_contact_details
+
+
+class NoTemplate(Exception):
+    """No template exists for this kind, channel and language; a supervisor must write one."""
+
+
+def save_template_version(
+    *,
+    kind: str,
+    channel: str,
+    language: str = Language.ENGLISH,
+    name: str,
+    subject: str,
+    body: str,
+    by: StaffMember | None,
+) -> MessageTemplate:
+    """A new version of a template (old versions stay, for the messages that used them)."""
+    validate_template_text(kind=kind, subject=subject, body=body)
+    if channel == Channel.EMAIL and not subject.strip():
+        raise ValidationError({"subject": ["Enter a subject for the email"]})
+    with transaction.atomic():
+        latest = (
+            MessageTemplate.objects.select_for_update()
+            .filter(kind=kind, channel=channel, language=language)
+            .aggregate(v=Max("version"))["v"]
+        )
+        return MessageTemplate.objects.create(
+            kind=kind,
+            channel=channel,
+            language=language,
+            version=(latest or 0) + 1,
+            name=name,
+            subject=subject,
+            body=body,
+            created_by=by,
+        )
+
+
+def current_template(
+    *, kind: str, channel: str, language: str = Language.ENGLISH
+) -> MessageTemplate:
+    """The latest version, in the language asked for, else in English."""
+    for lang in dict.fromkeys([language, Language.ENGLISH]):
+        template = (
+            MessageTemplate.objects.filter(kind=kind, channel=channel, language=lang)
+            .order_by("-version")
+            .first()
+        )
+        if template is not None:
+            return template
+    raise NoTemplate(f"No {channel} template for {kind}; add one on the templates page.")
+
+
+def preview(template: MessageTemplate, values: Mapping[str, str] | None = None) -> RenderedMessage:
+    """The template rendered with sample data (or the given values)."""
+    sample = values if values is not None else TEMPLATE_TYPES[template.kind].sample
+    return render(kind=template.kind, subject=template.subject, body=template.body, values=sample)
+
+
+def normalise_recipient(channel: str, recipient: str) -> str:
+    try:
+        if channel == Channel.EMAIL:
+            return normalise_email(recipient)
+        if channel == Channel.SMS:
+            return normalise_phone(recipient)
+    except ValidationError as exc:
+        raise ValidationError({"recipient": exc.messages}) from exc
+    if not recipient.strip():
+        raise ValidationError({"recipient": ["Enter the postal address"]})
+    return recipient.strip()
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Who a message is for: a person or a staff member, and their unwrapped data key."""
+
+    key: SubjectKey
+    person: Person | None = None
+    staff_member: StaffMember | None = None
+
+    @classmethod
+    def for_person(cls, person: Person) -> Addressee:
+        return cls(key=unwrap_data_key(person.data_key), person=person)
+
+    @classmethod
+    def for_staff(cls, member: StaffMember) -> Addressee:
+        return cls(key=unwrap_data_key(member.data_key), staff_member=member)
+
+    @property
+    def data_key_id(self) -> object:
+        owner = self.person or self.staff_member
+        assert owner is not None
+        return owner.data_key_id
+
+
+def build_message(
+    *,
+    template: MessageTemplate,
+    to: Addressee,
+    recipient: str,
+    personalisation: Mapping[str, str],
+    broadcast: Broadcast | None = None,
+) -> Message:
+    """An unsaved Message, its recipient and personalisation sealed under the recipient's key.
+
+    Only the template kind's declared fields are accepted, so nothing else can ride along.
+    """
+    declared = TEMPLATE_TYPES[template.kind].fields
+    if set(personalisation) != declared:
+        raise ValueError(
+            f"{template.kind} takes exactly {sorted(declared)}; got {sorted(personalisation)}"
+        )
+    audience = TEMPLATE_TYPES[template.kind].audience
+    if (audience == Audience.STAFF) != (to.staff_member is not None):
+        raise ValueError(f"{template.kind} messages go to {audience} only")
+    address = normalise_recipient(template.channel, recipient)
+    message = Message(
+        channel=template.channel,
+        template=template,
+        person=to.person,
+        staff_member=to.staff_member,
+        broadcast=broadcast,
+        next_attempt_at=timezone.now(),
+    )
+    message.data_key_id = to.data_key_id  # type: ignore[assignment]
+    message.recipient_sealed = to.key.seal("message.recipient", address)
+    message.personalisation_sealed = to.key.seal(
+        "message.personalisation", json.dumps(dict(personalisation), sort_keys=True)
+    )
+    return message
+
+
+def _dispatch_after_commit(messages: Iterable[Message]) -> None:
+    if any(m.channel in (Channel.EMAIL, Channel.SMS) for m in messages):
+        from confide.messaging.tasks import dispatch_messages
+
+        transaction.on_commit(lambda: dispatch_messages.enqueue(), robust=True)
+
+
+def queue_message(
+    *,
+    template: MessageTemplate,
+    to: Addressee,
+    recipient: str,
+    personalisation: Mapping[str, str],
+) -> Message:
+    """Queue one message to one recipient, in the caller's transaction (sent after commit)."""
+    message = build_message(
+        template=template, to=to, recipient=recipient, personalisation=personalisation
+    )
+    with transaction.atomic():
+        message.save(force_insert=True)
+        _dispatch_after_commit([message])
+    return message
+
+
+def broadcast_to_staff(
+    *,
+    members: Iterable[StaffMember],
+    group_name: str,
+    template: MessageTemplate,
+    sent_by: StaffMember,
+) -> Broadcast:
+    """One individual message per staff member; no message names anyone but its recipient."""
+    if template.kind != TemplateKind.STAFF_BROADCAST:
+        raise ValidationError({"template": ["Choose a staff message template"]})
+    recipients = list(members)
+    if not recipients:
+        raise ValidationError({"group": ["This group has nobody in it"]})
+    with transaction.atomic():
+        broadcast = Broadcast.objects.create(
+            template=template,
+            group_name=group_name,
+            recipient_count=len(recipients),
+            sent_by=sent_by,
+        )
+        messages = []
+        for member in recipients:
+            to = Addressee.for_staff(member)
+            contact = staff_contact_details(member, key=to.key)
+            name = contact["display_name"] or ""
+            address = contact["email"] if template.channel == Channel.EMAIL else contact["phone"]
+            if not address:
+                continue  # no address on record for this channel; shown as a shortfall below
+            messages.append(
+                build_message(
+                    template=template,
+                    to=to,
+                    recipient=address,
+                    personalisation={"first_name": name.split()[0], "group_name": group_name},
+                    broadcast=broadcast,
+                )
+            )
+        Message.objects.bulk_create(messages, batch_size=1000)
+        if len(messages) != len(recipients):
+            broadcast.recipient_count = len(messages)
+            broadcast.save(update_fields=["recipient_count"])
+        _dispatch_after_commit(messages)
+    return broadcast
+
+
+def cancel_message(*, message: Message) -> bool:
+    """Cancel a message that has not been handed to a provider yet."""
+    return bool(
+        Message.objects.filter(
+            pk=message.pk, state__in=[MessageState.QUEUED, MessageState.FAILED_TEMPORARY]
+        ).update(state=MessageState.CANCELLED)
+    )
+
+
+def purge_message_contents(*, now: datetime | None = None) -> int:
+    """Drop recipients and personalisation of finished messages past retention (default 7 days).
+
+    The delivery record (state, times, provider reference, template version) stays.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.CONFIDE_MESSAGE_RETENTION_DAYS)
+    return Message.objects.filter(
+        created_at__lt=cutoff,
+        purged_at__isnull=True,
+        state__in=[
+            MessageState.SENT,
+            MessageState.DELIVERED,
+            MessageState.FAILED_PERMANENT,
+            MessageState.CANCELLED,
+        ],
+    ).update(recipient_sealed=None, personalisation_sealed=None, purged_at=now)

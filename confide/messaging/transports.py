@@ -1,0 +1,250 @@
+"""Transports: how a rendered message leaves — SMTP (Django), GOV.UK Notify, or files for the demo.
+
+Each takes an `Envelope`, which holds exactly one recipient by construction, and raises
+`TemporaryFailure` (retry later) or `PermanentFailure` (stop; show the tracer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import smtplib
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.utils import timezone
+
+from confide.messaging.guard import record_blocked_send, sms_recipient_problem
+from confide.messaging.models import Channel
+
+
+class TemporaryFailure(Exception):
+    """Try again later. `connection` is True when the provider itself was unreachable."""
+
+    def __init__(self, reason: str, *, connection: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason[:200]
+        self.connection = connection
+
+
+class PermanentFailure(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:200]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A rendered message for one recipient. `reference` is stable across attempts."""
+
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    reference: str
+
+
+class Transport(Protocol):
+    channel: str
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def send(self, envelope: Envelope) -> str:
+        """Send and return the provider's reference, or raise a failure."""
+        ...
+
+
+class RateLimiter:
+    """At most `per_second` sends from this process (a provider's limit divided by workers)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            time.sleep(delay)
+
+
+def message_id(reference: str) -> str:
+    return f"<{reference}@{settings.CONFIDE_MESSAGE_ID_DOMAIN}>"
+
+
+def _smtp_failure(exc: Exception) -> TemporaryFailure | PermanentFailure:
+    """SMTP replies: 5xx is permanent for this message, 4xx and lost connections are not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        code = min(codes) if codes else 450
+        if code >= 500:
+            return PermanentFailure(f"SMTP {code}: recipient refused")
+        return TemporaryFailure(f"SMTP {code}: recipient deferred")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if exc.smtp_code >= 500:
+            return PermanentFailure(f"SMTP {exc.smtp_code}: refused")
+        return TemporaryFailure(f"SMTP {exc.smtp_code}: deferred", connection=exc.smtp_code == 421)
+    return TemporaryFailure(f"SMTP connection: {type(exc).__name__}", connection=True)
+
+
+class DjangoEmailTransport:
+    """Email through Django's mail stack, and so through OneRecipientEmailBackend."""
+
+    channel: str = Channel.EMAIL
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+
+    def __enter__(self) -> Self:
+        self.connection = get_connection(fail_silently=False)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.connection is not None:
+            # The connection is being thrown away; a failure to close it politely changes nothing.
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.connection.close()
+
+    def send(self, envelope: Envelope) -> str:
+        email = EmailMessage(
+            subject=envelope.subject,
+            body=envelope.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[envelope.recipient],
+            headers={"Message-ID": message_id(envelope.reference)},
+        )
+        try:
+            sent = self.connection.send_messages([email])
+        except (OSError, smtplib.SMTPException) as exc:
+            self._close()  # Django's backend may hold a broken socket; the next send reopens
+            raise _smtp_failure(exc) from exc
+        if sent != 1:
+            raise PermanentFailure("refused by the one-recipient rule")
+        return message_id(envelope.reference)
+
+
+class FileSmsTransport:
+    """Texts written as JSON lines to a file: the demo's and the tests' SMS provider."""
+
+    channel: str = Channel.SMS
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path or settings.CONFIDE_SMS_FILE_PATH)
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    def send(self, envelope: Envelope) -> str:
+        check_one_phone_number(envelope.recipient)
+        line = json.dumps(
+            {
+                "to": envelope.recipient,
+                "body": envelope.body,
+                "reference": envelope.reference,
+                "at": timezone.now().isoformat(),
+            }
+        )
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        return envelope.reference
+
+
+def check_one_phone_number(to: object) -> None:
+    """The SMS side of the one-recipient rule; every SMS transport calls it before sending."""
+    problem = sms_recipient_problem(to)
+    if problem is not None:
+        count = len(to) if isinstance(to, list | tuple) else 2
+        record_blocked_send(channel=Channel.SMS, recipient_count=count, reason=problem)
+        raise PermanentFailure("refused by the one-recipient rule")
+
+
+class NotifyTransport:
+    """GOV.UK Notify: we render locally and send through one generic Notify template whose
+    content is ((subject)) and ((body)), so template versions and Welsh stay in Confide."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.client: Any = None
+
+    def __enter__(self) -> Self:
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        self.client = NotificationsAPIClient(
+            settings.CONFIDE_NOTIFY_API_KEY, base_url=settings.CONFIDE_NOTIFY_BASE_URL
+        )
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    def send(self, envelope: Envelope) -> str:
+        from notifications_python_client.errors import HTTPError
+        from requests import RequestException
+
+        try:
+            if self.channel == Channel.SMS:
+                check_one_phone_number(envelope.recipient)
+                response = self.client.send_sms_notification(
+                    phone_number=envelope.recipient,
+                    template_id=settings.CONFIDE_NOTIFY_SMS_TEMPLATE_ID,
+                    personalisation={"body": envelope.body},
+                    reference=envelope.reference,
+                )
+            else:
+                response = self.client.send_email_notification(
+                    email_address=envelope.recipient,
+                    template_id=settings.CONFIDE_NOTIFY_EMAIL_TEMPLATE_ID,
+                    personalisation={"subject": envelope.subject, "body": envelope.body},
+                    reference=envelope.reference,
+                )
+        except HTTPError as exc:
+            status = int(getattr(exc, "status_code", 0) or 0)
+            if status == 429 or status >= 500:
+                raise TemporaryFailure(f"Notify {status}", connection=status >= 500) from exc
+            raise PermanentFailure(f"Notify {status}") from exc
+        except RequestException as exc:
+            raise TemporaryFailure(
+                f"Notify connection: {type(exc).__name__}", connection=True
+            ) from exc
+        return str(response["id"])
+
+
+def transport_for(channel: str) -> Transport:
+    """The configured transport for a channel (settings.CONFIDE_*_TRANSPORT)."""
+    if channel == Channel.EMAIL:
+        if settings.CONFIDE_EMAIL_TRANSPORT == "notify":
+            return NotifyTransport(Channel.EMAIL)
+        return DjangoEmailTransport()
+    if channel == Channel.SMS:
+        if settings.CONFIDE_SMS_TRANSPORT == "notify":
+            return NotifyTransport(Channel.SMS)
+        return FileSmsTransport()
+    raise PermanentFailure(f"No transport for {channel}: letters are printed from the print queue")

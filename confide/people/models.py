@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from confide.privacy.blind_index import INDEX_HEX_LENGTH
+from confide.privacy.models import DataKey
+
+# Every personal field of a Person: stored sealed in `<name>_sealed` under the person's own
+# data key. Kept in one tuple so services, selectors and the records-of-processing page agree.
+PERSON_SEALED_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "nhs_number",
+    "phone",
+    "email",
+    "address",
+    "postcode",
+)
+
+
+def _index_field() -> models.CharField:
+    return models.CharField(max_length=INDEX_HEX_LENGTH, null=True, blank=True, editable=False)
+
+
+class Person(models.Model):
+    """A data subject: a case, a contact, or both. Nothing personal is stored in clear."""
+
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    data_key = models.OneToOneField(DataKey, on_delete=models.PROTECT)
+
+    given_name_sealed = models.BinaryField(null=True)
+    family_name_sealed = models.BinaryField(null=True)
+    date_of_birth_sealed = models.BinaryField(null=True)
+    nhs_number_sealed = models.BinaryField(null=True)
+    phone_sealed = models.BinaryField(null=True)
+    email_sealed = models.BinaryField(null=True)
+    address_sealed = models.BinaryField(null=True)
+    postcode_sealed = models.BinaryField(null=True)
+
+    nhs_number_index = _index_field()
+    email_index = _index_field()
+    phone_index = _index_field()
+    surname_dob_index = _index_field()
+    postcode_index = _index_field()
+
+    # Not identifying: which language to write to them in (English or Welsh).
+    preferred_language = models.CharField(
+        max_length=2, choices=[("en", "English"), ("cy", "Cymraeg")], default="en"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["nhs_number_index"], name="person_nhs_bidx"),
+            models.Index(fields=["email_index"], name="person_email_bidx"),
+            models.Index(fields=["phone_index"], name="person_phone_bidx"),
+            models.Index(fields=["surname_dob_index"], name="person_surname_dob_bidx"),
+            models.Index(fields=["postcode_index"], name="person_postcode_bidx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Person {self.reference}"

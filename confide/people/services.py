@@ -1,0 +1,108 @@
+"""Writes about people: create, rectify, erase. Validation first, then one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from confide.people.details import PersonDetails, validate_person_details
+from confide.people.models import PERSON_SEALED_FIELDS, Person
+from confide.people.validation import surname_key
+from confide.privacy.blind_index import IndexKind, blind_index
+from confide.privacy.crypto import SubjectKey, new_data_key, unwrap_data_key
+from confide.privacy.models import DataKey
+
+
+def person_indexes(details: PersonDetails) -> dict[str, str | None]:
+    """Blind indexes of already-normalised details."""
+    surname_dob = (
+        f"{surname_key(details.family_name)}|{details.date_of_birth.isoformat()}"
+        if details.family_name and details.date_of_birth
+        else None
+    )
+    return {
+        "nhs_number_index": blind_index(IndexKind.NHS_NUMBER, details.nhs_number),
+        "email_index": blind_index(IndexKind.EMAIL, details.email),
+        "phone_index": blind_index(IndexKind.PHONE, details.phone),
+        "surname_dob_index": blind_index(IndexKind.SURNAME_DOB, surname_dob),
+        "postcode_index": blind_index(IndexKind.POSTCODE, details.postcode),
+    }
+
+
+def _seal_into(person: Person, key: SubjectKey, details: PersonDetails) -> None:
+    values = details.as_strings()
+    for name in PERSON_SEALED_FIELDS:
+        setattr(person, f"{name}_sealed", key.seal(f"person.{name}", values[name]))
+    for column, digest in person_indexes(details).items():
+        setattr(person, column, digest)
+
+
+@dataclass(frozen=True)
+class UnsavedPerson:
+    """A sealed person and its data key, ready for bulk insertion (imports, demo)."""
+
+    data_key: DataKey
+    person: Person
+
+
+def build_person(details: PersonDetails, *, today: date) -> UnsavedPerson:
+    """Validate and seal without touching the database (bulk paths save many at once)."""
+    clean = validate_person_details(details, today=today)
+    data_key, key = new_data_key()
+    person = Person(data_key=data_key)
+    _seal_into(person, key, clean)
+    return UnsavedPerson(data_key=data_key, person=person)
+
+
+def save_people(people: Sequence[UnsavedPerson], *, batch_size: int = 500) -> list[Person]:
+    with transaction.atomic():
+        DataKey.objects.bulk_create([p.data_key for p in people], batch_size=batch_size)
+        return Person.objects.bulk_create([p.person for p in people], batch_size=batch_size)
+
+
+def create_person(*, details: PersonDetails, today: date | None = None) -> Person:
+    """A new Person, every personal field sealed under its own new data key.
+
+    Raises ValidationError (by field) and saves nothing when any detail is invalid.
+    """
+    unsaved = build_person(details, today=today or timezone.localdate())
+    with transaction.atomic():
+        unsaved.data_key.save(force_insert=True)
+        unsaved.person.save(force_insert=True)
+    return unsaved.person
+
+
+def rectify_person(*, person: Person, details: PersonDetails, today: date | None = None) -> Person:
+    """Replace a person's details (UK GDPR Art. 16), re-sealing under the same data key."""
+    clean = validate_person_details(details, today=today or timezone.localdate())
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().select_related("data_key").get(pk=person.pk)
+        if locked.erased_at is not None:
+            raise PersonErased(f"Person {locked.reference} was erased.")
+        _seal_into(locked, unwrap_data_key(locked.data_key), clean)
+        locked.save()
+    return locked
+
+
+class PersonErased(Exception):
+    """The person was erased; their details are gone and cannot be changed or read."""
+
+
+def erase_person(*, person: Person) -> None:
+    """Crypto-shred a person: destroy their data key, drop ciphertexts and blind indexes.
+
+    The row stays as a tombstone so cases, exposures and statistics keep their shape.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        DataKey.objects.filter(pk=locked.data_key_id).update(
+            wrapped_key=None, master_version=None, destroyed_at=now
+        )
+        cleared: dict[str, object] = {f"{name}_sealed": None for name in PERSON_SEALED_FIELDS}
+        cleared.update({column: None for column in person_indexes(PersonDetails(""))})
+        Person.objects.filter(pk=locked.pk).update(erased_at=now, **cleared)

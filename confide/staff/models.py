@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+
+from confide.privacy.blind_index import INDEX_HEX_LENGTH
+from confide.privacy.models import DataKey
+
+
+class Role(models.TextChoices):
+    CALL_HANDLER = "call_handler", "Call handler (tier 3)"
+    CLINICIAN = "clinician", "Clinician (tier 2)"
+    HEALTH_PROTECTION = "health_protection", "Health protection officer (tier 1)"
+    SUPERVISOR = "supervisor", "Supervisor"
+    DATA_PROTECTION_OFFICER = "dpo", "Data protection officer"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+class Tier(models.IntegerChoices):
+    """England's 2020 tiers: 1 local health protection, 2 clinicians, 3 call handlers."""
+
+    LOCAL_HEALTH_PROTECTION = 1, "Tier 1: local health protection"
+    CLINICAL = 2, "Tier 2: clinicians and case workers"
+    CALL_HANDLING = 3, "Tier 3: call handlers"
+
+
+ROLE_TIER: dict[str, int | None] = {
+    Role.CALL_HANDLER: Tier.CALL_HANDLING,
+    Role.CLINICIAN: Tier.CLINICAL,
+    Role.HEALTH_PROTECTION: Tier.LOCAL_HEALTH_PROTECTION,
+    Role.SUPERVISOR: None,
+    Role.DATA_PROTECTION_OFFICER: None,
+    Role.ADMINISTRATOR: None,
+}
+
+STAFF_SEALED_FIELDS = ("display_name", "email", "phone")
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
+    area = models.CharField(max_length=120, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffManager(BaseUserManager["StaffMember"]):
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> StaffMember:
+        from confide.staff.services import create_staff_member
+
+        return create_staff_member(
+            display_name=extra.pop("display_name", email.split("@")[0]),
+            email=email,
+            password=password,
+            role=extra.pop("role", Role.CALL_HANDLER),
+            **extra,
+        )
+
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra: Any
+    ) -> StaffMember:
+        extra.setdefault("role", Role.ADMINISTRATOR)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class StaffMember(AbstractBaseUser, PermissionsMixin):
+    """A member of staff. Their own contact details are personal data too, so sealed.
+
+    Sign-in is by email through a blind index: the address is never stored in clear.
+    """
+
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email_index = models.CharField(max_length=INDEX_HEX_LENGTH, unique=True)
+    data_key = models.OneToOneField(DataKey, on_delete=models.PROTECT)
+    display_name_sealed = models.BinaryField(null=True)
+    email_sealed = models.BinaryField(null=True)
+    phone_sealed = models.BinaryField(null=True)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(auto_now_add=True)
+
+    USERNAME_FIELD = "email_index"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+    objects = StaffManager()
+
+    class Meta:
+        verbose_name = "staff member"
+
+    @property
+    def tier(self) -> int | None:
+        return ROLE_TIER[self.role]
+
+    def __str__(self) -> str:
+        return f"Staff {self.reference}"
+
+
+class TrainingCohort(models.Model):
+    """A group of new starters trained together (the 2020 leak was an email to such a group)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    starts_on = models.DateField()
+    members = models.ManyToManyField(StaffMember, related_name="cohorts", blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Course(models.TextChoices):
+    DATA_PROTECTION = "data_protection", "Data protection and confidentiality"
+    CONTACT_TRACING = "contact_tracing", "Contact tracing and call scripts"
+    SAFEGUARDING = "safeguarding", "Safeguarding"
+    CLINICAL = "clinical", "Clinical case interviews"
+
+
+class TrainingRecord(models.Model):
+    staff_member = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="training")
+    course = models.CharField(max_length=32, choices=Course.choices)
+    completed_on = models.DateField()
+    expires_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["staff_member", "course", "expires_on"], name="training_in_date")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="training_expires_after_completion",
+                condition=models.Q(expires_on__gte=models.F("completed_on")),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} for staff {self.staff_member_id}"

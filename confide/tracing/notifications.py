@@ -1,0 +1,88 @@
+"""Telling a contact to self-isolate: one message, to them alone, about them alone.
+
+The personalisation is built from the contact's own record and their exposure's dates only;
+the case is never read here, so no field of theirs can reach the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import translation
+from django.utils.formats import date_format
+
+from confide.messaging.models import Channel, Message, MessageState
+from confide.messaging.services import Addressee, current_template, queue_message
+from confide.messaging.signals import message_state_changed
+from confide.messaging.template_types import TemplateKind
+from confide.people.details import PersonDetails
+from confide.people.selectors import person_details
+from confide.tracing.models import Exposure, NotificationState
+
+
+def contact_notification_personalisation(
+    *, exposure: Exposure, contact: PersonDetails, language: str
+) -> dict[str, str]:
+    with translation.override(language):
+        ends_on = date_format(exposure.isolation_ends_on, "l j F Y")
+    return {
+        "first_name": contact.given_name,
+        "isolation_ends_on": ends_on,
+        "support_link": f"{settings.CONFIDE_PUBLIC_BASE_URL}/support/",
+    }
+
+
+def _channel_and_recipient(contact: PersonDetails) -> tuple[str, str] | None:
+    if contact.email:
+        return Channel.EMAIL, contact.email
+    if contact.phone:
+        return Channel.SMS, contact.phone
+    if contact.address:
+        return Channel.LETTER, f"{contact.address}\n{contact.postcode}".strip()
+    return None
+
+
+def notify_contact(*, exposure: Exposure) -> Message | None:
+    """Queue the contact's notification; None when we hold no way to reach them (call instead)."""
+    contact = exposure.contact
+    details = person_details(contact)
+    route = _channel_and_recipient(details)
+    if route is None:
+        return None
+    channel, recipient = route
+    language = contact.preferred_language
+    template = current_template(
+        kind=TemplateKind.CONTACT_NOTIFICATION, channel=channel, language=language
+    )
+    with transaction.atomic():
+        message = queue_message(
+            template=template,
+            to=Addressee.for_person(contact),
+            recipient=recipient,
+            personalisation=contact_notification_personalisation(
+                exposure=exposure, contact=details, language=template.language
+            ),
+        )
+        exposure.notification_message = message
+        exposure.notification_state = NotificationState.QUEUED
+        exposure.save(update_fields=["notification_message", "notification_state"])
+    return message
+
+
+_STATE_FROM_MESSAGE: dict[str, str] = {
+    MessageState.SENT: NotificationState.SENT,
+    MessageState.DELIVERED: NotificationState.SENT,
+    MessageState.FAILED_PERMANENT: NotificationState.FAILED,
+}
+
+
+@receiver(message_state_changed)
+def follow_message_state(sender: Any, *, message_id: int, state: str, **kwargs: Any) -> None:
+    """A failed notification shows on the tracer's view of the exposure."""
+    if state in _STATE_FROM_MESSAGE:
+        Exposure.objects.filter(notification_message_id=message_id).update(
+            notification_state=_STATE_FROM_MESSAGE[state]
+        )

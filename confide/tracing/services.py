@@ -1,0 +1,141 @@
+"""Writes about tracing: settings, visits, exposures (contacts) and their daily follow-ups."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from confide.cases.models import Case
+from confide.cases.policy import contact_isolation_ends_on
+from confide.people.models import Person
+from confide.people.validation import check_event_date, normalise_postcode
+from confide.privacy.blind_index import IndexKind, blind_index
+from confide.privacy.crypto import new_data_key
+from confide.staff.models import StaffMember
+from confide.tracing.models import (
+    Exposure,
+    FollowUp,
+    Proximity,
+    Setting,
+    SettingKind,
+    SettingVisit,
+)
+
+
+def build_setting(*, kind: str, name: str = "", address: str = "", postcode: str = "") -> Setting:
+    """A sealed, unsaved setting (its data key unsaved too)."""
+    errors: dict[str, list[str]] = {}
+    if kind not in SettingKind.values:
+        errors["kind"] = ["Choose the kind of setting"]
+    if kind == SettingKind.HOUSEHOLD and name:
+        errors["name"] = ["A household is not named; give its address instead"]
+    clean_postcode = ""
+    if postcode:
+        try:
+            clean_postcode = normalise_postcode(postcode)
+        except ValidationError as exc:
+            errors["postcode"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    data_key, key = new_data_key()
+    return Setting(
+        kind=kind,
+        name=" ".join(name.split()),
+        data_key=data_key,
+        address_sealed=key.seal("setting.address", " ".join(address.split())),
+        postcode_sealed=key.seal("setting.postcode", clean_postcode),
+        postcode_index=blind_index(IndexKind.POSTCODE, clean_postcode),
+    )
+
+
+def create_setting(*, kind: str, name: str = "", address: str = "", postcode: str = "") -> Setting:
+    setting = build_setting(kind=kind, name=name, address=address, postcode=postcode)
+    with transaction.atomic():
+        setting.data_key.save(force_insert=True)
+        setting.save(force_insert=True)
+    return setting
+
+
+def record_visit(*, case: Case, setting: Setting, visited_on: date) -> SettingVisit:
+    if not case.infectious_from <= visited_on <= case.infectious_until:
+        raise ValidationError(
+            {"visited_on": ["The visit must be within the case's infectious period"]}
+        )
+    visit, _ = SettingVisit.objects.get_or_create(case=case, setting=setting, visited_on=visited_on)
+    return visit
+
+
+def follow_up_days(*, starts_on: date, ends_on: date) -> list[date]:
+    """One check a day from the day after notification to the last day of isolation."""
+    return [starts_on + timedelta(days=n) for n in range(1, (ends_on - starts_on).days + 1)]
+
+
+def record_exposure(
+    *,
+    case: Case,
+    contact: Person,
+    last_contact: date,
+    proximity: str,
+    setting: Setting | None = None,
+    by: StaffMember | None = None,
+    today: date | None = None,
+    notify: bool = True,
+) -> Exposure:
+    """Link a contact to a case with their isolation end date from the case's policy, and
+    (when `notify`) queue the contact's own notification in the same transaction.
+
+    Re-recording the same contact for the same case updates the link (latest contact wins);
+    a contact can never be linked to themselves.
+    """
+    today = today or timezone.localdate()
+    errors: dict[str, list[str]] = {}
+    try:
+        check_event_date(last_contact, today=today, what="date of last contact")
+    except ValidationError as exc:
+        errors["last_contact"] = exc.messages
+    else:
+        if not case.infectious_from <= last_contact <= case.infectious_until:
+            errors["last_contact"] = [
+                "The date of last contact must be during the case's infectious period, "
+                f"{case.infectious_from:%-d %B %Y} to {case.infectious_until:%-d %B %Y}"
+            ]
+    if proximity not in Proximity.values:
+        errors["proximity"] = ["Choose how the contact happened"]
+    if contact.pk == case.person_id:
+        errors["contact"] = ["A case cannot be their own contact"]
+    if errors:
+        raise ValidationError(errors)
+    ends_on = contact_isolation_ends_on(policy=case.policy, last_contact=last_contact)
+    with transaction.atomic():
+        exposure, created = Exposure.objects.select_for_update().get_or_create(
+            case=case,
+            contact=contact,
+            defaults={
+                "policy": case.policy,
+                "last_contact_on": last_contact,
+                "proximity": proximity,
+                "setting": setting,
+                "isolation_ends_on": ends_on,
+                "recorded_by": by,
+            },
+        )
+        if not created and last_contact > exposure.last_contact_on:
+            exposure.last_contact_on = last_contact
+            exposure.isolation_ends_on = ends_on
+            exposure.proximity = proximity
+            exposure.save(update_fields=["last_contact_on", "isolation_ends_on", "proximity"])
+        FollowUp.objects.bulk_create(
+            [
+                FollowUp(person=contact, exposure=exposure, due_on=day)
+                for day in follow_up_days(starts_on=max(today, last_contact), ends_on=ends_on)
+            ],
+            ignore_conflicts=True,
+        )
+        if created and notify:
+            from confide.tracing.notifications import notify_contact
+
+            notify_contact(exposure=exposure)
+    return exposure
