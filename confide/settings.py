@@ -72,12 +72,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "rules",
     "confide.privacy",
     "confide.staff",
     "confide.people",
     "confide.cases",
     "confide.tracing",
     "confide.messaging",
+    "confide.workqueue",
+    "confide.workspace",
     "confide.demo",
     "confide.web",
 ]
@@ -89,8 +95,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "confide.staff.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "confide.urls"
@@ -129,7 +138,27 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "staff.StaffMember"
-AUTHENTICATION_BACKENDS = ["confide.staff.auth.EmailBlindIndexBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out sign-ins
+    "rules.permissions.ObjectPermissionBackend",
+    "confide.staff.auth.EmailBlindIndexBackend",
+]
+LOGIN_URL = "/sign-in/"
+LOGIN_REDIRECT_URL = "/work/"
+# Lock an account (or a source address) for an hour after 5 failed sign-ins. Axes records the
+# email's blind index, never the address, and keeps no log of successful sign-ins (ours does).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 1
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either locks: one account, or one source
+AXES_USERNAME_CALLABLE = "confide.staff.auth.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = "Confide"
+# Staff are signed out after this long without a request, and after 8 hours in any case.
+CONFIDE_IDLE_TIMEOUT_MINUTES = int(os.environ.get("CONFIDE_IDLE_TIMEOUT_MINUTES", "15"))
+SESSION_COOKIE_AGE = 8 * 60 * 60
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -185,6 +214,9 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# A claimed queue item left untouched this long is offered to the next tracer.
+CONFIDE_CLAIM_TIMEOUT_MINUTES = int(os.environ.get("CONFIDE_CLAIM_TIMEOUT_MINUTES", "30"))
+
 CONFIDE_KEYS_FILE = Path(
     os.environ.get("CONFIDE_KEYS_FILE", DATA_DIR / "keys" / "keyring.json")
 ).resolve()
@@ -230,6 +262,7 @@ CONFIDE_NOTIFY_API_KEY = os.environ.get("CONFIDE_NOTIFY_API_KEY", "")
 CONFIDE_NOTIFY_BASE_URL = os.environ.get(
     "CONFIDE_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
 )
+CONFIDE_NOTIFY_CALLBACK_TOKEN = os.environ.get("CONFIDE_NOTIFY_CALLBACK_TOKEN", "")
 CONFIDE_NOTIFY_EMAIL_TEMPLATE_ID = os.environ.get("CONFIDE_NOTIFY_EMAIL_TEMPLATE_ID", "")
 CONFIDE_NOTIFY_SMS_TEMPLATE_ID = os.environ.get("CONFIDE_NOTIFY_SMS_TEMPLATE_ID", "")
 CONFIDE_PUBLIC_BASE_URL = os.environ.get("CONFIDE_PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -2,4 +2,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("confide.web.urls")),
+    path("", include("confide.staff.urls")),
+    path("", include("confide.workspace.urls")),
+    path("", include("confide.messaging.urls")),
+    path("", include("confide.demo.urls")),
 ]

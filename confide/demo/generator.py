@@ -20,6 +20,8 @@ import nhs_number
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 from faker import Faker
 
 from confide.cases.models import Case, CaseStatus, CaseTransition, Policy, ResultOutcome, TestResult
@@ -453,6 +455,12 @@ class DemoGenerator:
         everyone = members + cohort_members
         DataKey.objects.bulk_create([m.data_key for m in everyone])
         StaffMember.objects.bulk_create(everyone)
+        # Demo accounts come with an authenticator already set up: `confide totp EMAIL` prints
+        # the current code (development only); real staff set theirs up at first sign-in.
+        TOTPDevice.objects.bulk_create(
+            TOTPDevice(user=m, name="Demo authenticator", confirmed=True, key=random_hex(20))
+            for m in members
+        )
         cohort = TrainingCohort.objects.create(
             name=f"New starters {self.today:%B %Y}", starts_on=self.today - timedelta(days=3)
         )
@@ -496,6 +504,45 @@ def _save(batch: _Batch) -> None:
         FollowUp.objects.bulk_create(batch.follow_ups)
 
 
+def _queue_work(*, today: date) -> None:
+    """Work items for the demo's cases, as live intake and claims would have made them."""
+    from confide.tracing.clusters import flag_clusters
+    from confide.workqueue.models import WorkItem, WorkKind, WorkState
+    from confide.workqueue.services import enqueue_open_cases
+
+    now = timezone.now()
+    held = Case.objects.filter(
+        status__in=[CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS], assigned_to__isnull=False
+    ).values_list("pk", "tier", "assigned_to_id")
+    WorkItem.objects.bulk_create(
+        WorkItem(
+            kind=WorkKind.CASE_INTERVIEW,
+            tier=tier,
+            state=WorkState.CLAIMED,
+            case_id=case_id,
+            claimed_by_id=tracer_id,
+            claimed_at=now,
+            available_at=now,
+        )
+        for case_id, tier, tracer_id in held
+    )
+    enqueue_open_cases(now=now)
+    flag_clusters(around=today)
+    # Contacts not yet notified in writing wait for a call handler (tier 3).
+    WorkItem.objects.bulk_create(
+        WorkItem(
+            kind=WorkKind.CONTACT_CALL,
+            tier=Tier.CALL_HANDLING,
+            exposure_id=exposure_id,
+            reason="not yet told in writing: phone them",
+            available_at=now,
+        )
+        for exposure_id in Exposure.objects.filter(
+            notification_state=NotificationState.PENDING, isolation_ends_on__gte=today
+        ).values_list("pk", flat=True)
+    )
+
+
 def generate_demo(
     *,
     cases: int,
@@ -510,6 +557,7 @@ def generate_demo(
     for saved in generator.batches(cases):
         if on_progress:
             on_progress(saved)
+    _queue_work(today=generator.today)
     return DemoSummary(
         cases=Case.objects.count(),
         people=Person.objects.count(),

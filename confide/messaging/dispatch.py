@@ -33,7 +33,8 @@ from confide.messaging.transports import (
     Transport,
     transport_for,
 )
-from confide.privacy.crypto import unwrap_data_key
+from confide.privacy.crypto import TamperedCiphertext, unwrap_data_key
+from confide.privacy.keys import DataKeyDestroyed
 
 logger = logging.getLogger("confide.messaging")
 
@@ -52,7 +53,8 @@ class DispatchReport:
 
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff with 'equal jitter': half fixed, half random, capped at an hour."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    exponent = min(max(attempts - 1, 0), 16)  # 2**16 * 30 s is far past the cap already
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**exponent)
     half = ceiling / 2
     return half + half * _rng.random()
 
@@ -81,12 +83,20 @@ def claim_due_messages(*, limit: int, now: datetime) -> list[Message]:
     )
 
 
+class Undeliverable(Exception):
+    """The message can never be sent (its recipient was erased); it is cancelled, not failed."""
+
+
 def envelope_for(message: Message) -> Envelope:
-    key = unwrap_data_key(message.data_key)
-    recipient = key.open("message.recipient", message.recipient_sealed)
-    values = json.loads(key.open("message.personalisation", message.personalisation_sealed) or "{}")
+    try:
+        key = unwrap_data_key(message.data_key)
+        recipient = key.open("message.recipient", message.recipient_sealed)
+        sealed_values = key.open("message.personalisation", message.personalisation_sealed)
+    except (DataKeyDestroyed, TamperedCiphertext) as exc:
+        raise Undeliverable("the recipient's data was erased or cannot be read") from exc
+    values = json.loads(sealed_values or "{}")
     if recipient is None:
-        raise PermanentFailure("recipient was purged before sending")
+        raise Undeliverable("the recipient was purged before sending")
     template = message.template
     rendered = render(
         kind=template.kind, subject=template.subject, body=template.body, values=values
@@ -131,10 +141,23 @@ def _send_with(
     clock: Callable[[], datetime],
 ) -> None:
     for index, message in enumerate(messages):
+        if message.attempts > settings.CONFIDE_MESSAGE_MAX_ATTEMPTS:
+            # Claimed again and again after expired leases (a worker dying on it each time).
+            _finish(
+                message,
+                MessageState.FAILED_PERMANENT,
+                failed_at=clock(),
+                last_error="too many attempts",
+            )
+            report.failed += 1
+            continue
         try:
             envelope = envelope_for(message)
             limiter.wait()
             provider_reference = transport.send(envelope)
+        except Undeliverable as reason:
+            _finish(message, MessageState.CANCELLED, last_error=str(reason)[:200])
+            report.failed += 1
         except PermanentFailure as failure:
             _finish(
                 message, MessageState.FAILED_PERMANENT, failed_at=clock(), last_error=failure.reason
@@ -155,6 +178,11 @@ def _send_with(
                         next_attempt_at=clock() + backoff(1),
                     )
                 return
+        except Exception as exc:  # one bad message must not stall the batch behind it
+            logger.exception("Unexpected error sending message %s", message.reference)
+            outcome = _record_temporary(message, TemporaryFailure(type(exc).__name__), clock())
+            report.retrying += outcome == MessageState.FAILED_TEMPORARY
+            report.failed += outcome == MessageState.FAILED_PERMANENT
         else:
             _finish(
                 message,

@@ -35,6 +35,8 @@ RECIPIENT_HEADERS = frozenset(
         "delivered-to",
         "disposition-notification-to",
         "return-receipt-to",
+        "mail-followup-to",
+        "mail-reply-to",
     }
 )
 _PHONE_SEPARATORS = re.compile(r"[,;/\n]")
@@ -49,6 +51,9 @@ def email_recipient_problem(message: EmailMessage) -> str | None:
     recipients = _addresses([str(r) for r in message.recipients()])
     if len(recipients) != 1 or len(message.recipients()) != 1:
         return f"{len(recipients)} recipients across To, Cc and Bcc; exactly one is allowed"
+    named = getaddresses([str(r) for r in [*message.recipients(), *message.reply_to]])
+    if any("@" in name for name, _address in named):
+        return "a display name carries an email address, which the recipient would see"
     smuggled = sorted(h for h in message.extra_headers if h.lower() in RECIPIENT_HEADERS)
     if smuggled:
         return f"recipient headers set directly: {', '.join(smuggled)}"
@@ -70,7 +75,9 @@ def email_recipient_problem(message: EmailMessage) -> str | None:
 def sms_recipient_problem(to: object) -> str | None:
     if not isinstance(to, str):
         return "a text message takes one phone number, not a list"
-    if _PHONE_SEPARATORS.search(to) or (len(to.strip().split()) > 1 and to.count("+") > 1):
+    digits = re.sub(r"\D", "", to)
+    # E.164 allows at most 15 digits: more means two numbers run together.
+    if _PHONE_SEPARATORS.search(to) or to.count("+") > 1 or len(digits) > 15:
         return "more than one phone number in the recipient"
     return None
 
@@ -78,7 +85,12 @@ def sms_recipient_problem(to: object) -> str | None:
 def _origin() -> str:
     """The first frame outside the mail machinery: the code that tried to send."""
     frame = sys._getframe(1)
-    skip = ("django.core.mail", "confide.messaging.guard", "confide.messaging.backends")
+    skip = (
+        "django.core.mail",
+        "confide.messaging.guard",
+        "confide.messaging.backends",
+        "confide.messaging.transports",
+    )
     while frame is not None:
         module = frame.f_globals.get("__name__", "?")
         if not module.startswith(skip):

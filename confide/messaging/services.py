@@ -221,6 +221,10 @@ def broadcast_to_staff(
                     broadcast=broadcast,
                 )
             )
+        if not messages:
+            raise ValidationError(
+                {"group": ["Nobody in this group has an address for this kind of message"]}
+            )
         Message.objects.bulk_create(messages, batch_size=1000)
         if len(messages) != len(recipients):
             broadcast.recipient_count = len(messages)
@@ -255,3 +259,36 @@ def purge_message_contents(*, now: datetime | None = None) -> int:
             MessageState.CANCELLED,
         ],
     ).update(recipient_sealed=None, personalisation_sealed=None, purged_at=now)
+
+
+# GOV.UK Notify's final statuses and what they mean for our record.
+_NOTIFY_STATUSES = {
+    "delivered": MessageState.DELIVERED,
+    "permanent-failure": MessageState.FAILED_PERMANENT,
+    "temporary-failure": MessageState.FAILED_PERMANENT,  # Notify has already retried for 72 h
+    "technical-failure": MessageState.FAILED_TEMPORARY,
+}
+
+
+def record_delivery_status(*, reference: str, provider_status: str) -> bool:
+    """Apply a provider's delivery receipt to the message with this reference."""
+    from confide.messaging.signals import message_state_changed
+
+    state = _NOTIFY_STATUSES.get(provider_status)
+    if state is None:
+        return False
+    try:
+        message = Message.objects.get(reference=reference)
+    except (Message.DoesNotExist, ValidationError, ValueError):
+        return False
+    now = timezone.now()
+    fields: dict[str, object] = {"state": state, "last_error": f"Notify: {provider_status}"}
+    if state == MessageState.DELIVERED:
+        fields = {"state": state, "delivered_at": now, "last_error": ""}
+    elif state == MessageState.FAILED_PERMANENT:
+        fields["failed_at"] = now
+    else:
+        fields["next_attempt_at"] = now
+    Message.objects.filter(pk=message.pk).update(**fields)
+    message_state_changed.send(sender=Message, message_id=message.pk, state=state)
+    return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import smtplib
 import threading
 import time
@@ -134,6 +135,7 @@ class DjangoEmailTransport:
             headers={"Message-ID": message_id(envelope.reference)},
         )
         try:
+            self.connection.open()  # no-op once open: one connection for the whole batch
             sent = self.connection.send_messages([email])
         except (OSError, smtplib.SMTPException) as exc:
             self._close()  # Django's backend may hold a broken socket; the next send reopens
@@ -179,7 +181,8 @@ def check_one_phone_number(to: object) -> None:
     """The SMS side of the one-recipient rule; every SMS transport calls it before sending."""
     problem = sms_recipient_problem(to)
     if problem is not None:
-        count = len(to) if isinstance(to, list | tuple) else 2
+        numbers = len(re.findall(r"\d{7,}", str(to)))
+        count = len(to) if isinstance(to, list | tuple) else max(2, numbers)
         record_blocked_send(channel=Channel.SMS, recipient_count=count, reason=problem)
         raise PermanentFailure("refused by the one-recipient rule")
 

@@ -65,3 +65,32 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"Person {self.reference}"
+
+
+class SafeguardingKind(models.TextChoices):
+    RISK_FROM_HOUSEHOLD = "risk_from_household", "At risk from someone in their household"
+    DO_NOT_DISCLOSE_ADDRESS = "do_not_disclose_address", "Do not disclose their address"
+    PHONE_ONLY = "phone_only", "Contact by phone only (no texts, emails or letters)"
+    NO_LETTERS = "no_letters", "Do not send letters"
+
+
+class SafeguardingFlag(models.Model):
+    """A flag that changes what staff see and how Confide may contact the person."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="safeguarding")
+    kind = models.CharField(max_length=32, choices=SafeguardingKind.choices)
+    set_by_reference = models.UUIDField(null=True, blank=True)
+    set_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind"],
+                condition=models.Q(cleared_at__isnull=True),
+                name="safeguarding_flag_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SafeguardingFlag {self.pk} ({self.kind})"

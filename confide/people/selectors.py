@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
@@ -9,8 +11,13 @@ from confide.people.details import PersonDetails
 from confide.people.models import PERSON_SEALED_FIELDS, Person
 from confide.people.services import PersonErased
 from confide.people.validation import normalise_email, normalise_nhs_number, normalise_phone
+from confide.privacy.audit import Access, record_access, record_accesses
 from confide.privacy.blind_index import IndexKind, blind_index
 from confide.privacy.crypto import unwrap_data_key
+from confide.privacy.models import AccessAction
+
+if TYPE_CHECKING:
+    from confide.staff.models import StaffMember
 
 
 def person_details(person: Person) -> PersonDetails:
@@ -55,3 +62,116 @@ def lookup_or_none(lookup: str, value: str) -> Person | None:
         return finders[lookup](value).order_by("pk").first()
     except ValidationError:
         return None
+
+
+def read_person(person: Person, *, by: StaffMember | None, purpose: str) -> PersonDetails:
+    """Decrypt one person for a member of staff, writing the AccessEvent that says so."""
+    details = person_details(person)
+    record_access(
+        Access(
+            action=AccessAction.VIEW,
+            purpose=purpose,
+            actor_reference=by.reference if by else None,
+            subject_reference=person.reference,
+            object_type="person",
+            object_reference=str(person.reference),
+        )
+    )
+    return details
+
+
+def active_safeguarding(person: Person) -> set[str]:
+    """The kinds of safeguarding flag currently set on a person."""
+    from confide.people.models import SafeguardingFlag
+
+    return set(
+        SafeguardingFlag.objects.filter(person=person, cleared_at__isnull=True).values_list(
+            "kind", flat=True
+        )
+    )
+
+
+def _same_given_name(person: Person, given_name: str) -> bool:
+    stored = person_details(person).given_name
+    return " ".join(stored.lower().split()) == " ".join(given_name.lower().split())
+
+
+def find_known_person(
+    *, given_name: str, nhs_number: str = "", phone: str = "", email: str = ""
+) -> Person | None:
+    """The person we already hold for a newly named contact, found through the blind indexes.
+
+    An NHS number identifies one person, so it links on its own. A phone number or an email
+    address is often shared (a family's landline or inbox), so it links only when the given
+    name matches too; otherwise a second person in a household would be linked to the first
+    and told to isolate under someone else's name. Nothing found here is shown to staff.
+    """
+    if nhs_number:
+        found = lookup_or_none("nhs_number", nhs_number)
+        if found is not None:
+            return found
+    for value, finder in ((phone, people_by_phone), (email, people_by_email)):
+        if not value:
+            continue
+        try:
+            candidates = list(finder(value).order_by("pk")[:20])
+        except ValidationError:
+            continue
+        for candidate in candidates:
+            if _same_given_name(candidate, given_name):
+                return candidate
+    return None
+
+
+def search_population(
+    *,
+    by: StaffMember,
+    purpose: str,
+    nhs_number: str = "",
+    phone: str = "",
+    email: str = "",
+) -> list[Person]:
+    """People with any of these exact identifiers, logging the search and why it was made.
+
+    One SEARCH AccessEvent per person found (so each person's access history shows it), or
+    one without a subject when nothing matched. Raises ValidationError by field, logging
+    nothing, when the purpose is missing or an identifier is not valid.
+    """
+    errors: dict[str, list[str]] = {}
+    if not purpose.strip():
+        errors["purpose"] = ["Say why you need to search"]
+    if not (nhs_number.strip() or phone.strip() or email.strip()):
+        errors["nhs_number"] = ["Enter an NHS number, a phone number or an email address"]
+    finders = (
+        ("nhs_number", nhs_number, people_by_nhs_number),
+        ("phone", phone, people_by_phone),
+        ("email", email, people_by_email),
+    )
+    matches: dict[int, Person] = {}
+    for field, value, finder in finders:
+        if not value.strip():
+            continue
+        try:
+            for person in finder(value).order_by("pk"):
+                matches.setdefault(person.pk, person)
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    people = list(matches.values())
+    actor = by.reference
+    record_accesses(
+        [
+            Access(
+                action=AccessAction.SEARCH,
+                purpose=purpose.strip(),
+                actor_reference=actor,
+                subject_reference=person.reference,
+                object_type="person",
+                object_reference=str(person.reference),
+            )
+            for person in people
+        ]
+        or [Access(action=AccessAction.SEARCH, purpose=purpose.strip(), actor_reference=actor)]
+    )
+    return people

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -106,3 +107,21 @@ def erase_person(*, person: Person) -> None:
         cleared: dict[str, object] = {f"{name}_sealed": None for name in PERSON_SEALED_FIELDS}
         cleared.update({column: None for column in person_indexes(PersonDetails(""))})
         Person.objects.filter(pk=locked.pk).update(erased_at=now, **cleared)
+
+
+def set_safeguarding_flag(*, person: Person, kind: str, by_reference: object = None) -> None:
+    from confide.people.models import SafeguardingFlag, SafeguardingKind
+
+    if kind not in SafeguardingKind.values:
+        raise ValidationError({"kind": ["Choose a safeguarding flag"]})
+    SafeguardingFlag.objects.get_or_create(
+        person=person, kind=kind, cleared_at=None, defaults={"set_by_reference": by_reference}
+    )
+
+
+def clear_safeguarding_flag(*, person: Person, kind: str) -> None:
+    from confide.people.models import SafeguardingFlag
+
+    SafeguardingFlag.objects.filter(person=person, kind=kind, cleared_at__isnull=True).update(
+        cleared_at=timezone.now()
+    )

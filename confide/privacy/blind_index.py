@@ -44,3 +44,16 @@ def blind_index(kind: IndexKind, normalised_value: str | None) -> str | None:
     key = _sub_key(master_keys().index_key(), kind)
     digest = hmac.new(key, normalised_value.encode("utf-8"), hashlib.sha256).hexdigest()
     return digest[:INDEX_HEX_LENGTH]
+
+
+@lru_cache(maxsize=16)
+def _purpose_key(index_key: bytes, purpose: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"confide-purpose:" + purpose.encode()
+    ).derive(index_key)
+
+
+def purpose_key(purpose: str) -> bytes:
+    """A key for one keyed-hash purpose (e.g. signing audit checkpoints), derived from the
+    index key held outside the database, and unrelated to every blind-index sub-key."""
+    return _purpose_key(master_keys().index_key(), purpose)

@@ -41,3 +41,69 @@ class DataKey(models.Model):
 
     def __str__(self) -> str:
         return f"DataKey {self.id}"
+
+
+class AccessAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    SEARCH = "search", "Searched"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    EXPORT = "export", "Exported"
+    ERASE = "erase", "Erased"
+    DISCLOSE = "disclose", "Disclosed"
+
+
+class AccessEvent(models.Model):
+    """One audited access to personal data: who, whose, what, why, when — and no plaintext.
+
+    Append-only and hash-chained: each entry's `entry_hash` commits to the previous entry's, so
+    an edited, deleted or reordered row breaks the chain (`confide audit verify`). People and
+    staff are referenced by their random references, not foreign keys, so the log outlives them.
+    """
+
+    sequence = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor_reference = models.UUIDField(null=True, blank=True, help_text="StaffMember.reference")
+    subject_reference = models.UUIDField(null=True, blank=True, help_text="Person.reference")
+    action = models.CharField(max_length=16, choices=AccessAction.choices)
+    purpose = models.CharField(max_length=200)
+    object_type = models.CharField(max_length=32, blank=True)
+    object_reference = models.CharField(max_length=64, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["subject_reference", "at"], name="access_by_subject"),
+            models.Index(fields=["actor_reference", "at"], name="access_by_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"AccessEvent {self.sequence}"
+
+
+class AuditChainHead(models.Model):
+    """The single row that serialises appends to the access log (locked FOR UPDATE)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    sequence = models.BigIntegerField(default=0)
+    entry_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"Audit chain at {self.sequence}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain's head at a moment. The signing key is outside the
+    database, so someone who can rewrite the whole log still cannot forge checkpoints."""
+
+    sequence = models.BigIntegerField()
+    entry_hash = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sequence"]
+
+    def __str__(self) -> str:
+        return f"AuditCheckpoint at {self.sequence}"

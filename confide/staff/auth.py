@@ -43,3 +43,12 @@ class EmailBlindIndexBackend(ModelBackend):
         if member.check_password(password) and self.user_can_authenticate(member):
             return member
         return None
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """What django-axes records and locks on: the email's blind index, never the address."""
+    email = (credentials or {}).get("username") or request.POST.get("username", "")
+    try:
+        return staff_email_index(str(email))
+    except ValidationError:
+        return "invalid-address"

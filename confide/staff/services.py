@@ -96,12 +96,3 @@ def record_training(
         expires_on=completed_on + DATA_PROTECTION_TRAINING_VALID_FOR,
         recorded_by=recorded_by,
     )
-
-
-def has_in_date_data_protection_training(member: StaffMember, *, on: date) -> bool:
-    return TrainingRecord.objects.filter(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on__lte=on,
-        expires_on__gte=on,
-    ).exists()

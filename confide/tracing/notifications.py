@@ -19,7 +19,8 @@ from confide.messaging.services import Addressee, current_template, queue_messag
 from confide.messaging.signals import message_state_changed
 from confide.messaging.template_types import TemplateKind
 from confide.people.details import PersonDetails
-from confide.people.selectors import person_details
+from confide.people.models import SafeguardingKind
+from confide.people.selectors import active_safeguarding, person_details
 from confide.tracing.models import Exposure, NotificationState
 
 
@@ -35,22 +36,31 @@ def contact_notification_personalisation(
     }
 
 
-def _channel_and_recipient(contact: PersonDetails) -> tuple[str, str] | None:
+def _channel_and_recipient(contact: PersonDetails, flags: set[str]) -> tuple[str, str] | None:
+    """The first written channel the person can be reached on that safeguarding allows."""
+    if SafeguardingKind.PHONE_ONLY in flags:
+        return None
     if contact.email:
         return Channel.EMAIL, contact.email
     if contact.phone:
         return Channel.SMS, contact.phone
-    if contact.address:
+    no_letters = {SafeguardingKind.NO_LETTERS, SafeguardingKind.DO_NOT_DISCLOSE_ADDRESS}
+    if contact.address and not flags & no_letters:
         return Channel.LETTER, f"{contact.address}\n{contact.postcode}".strip()
     return None
 
 
 def notify_contact(*, exposure: Exposure) -> Message | None:
-    """Queue the contact's notification; None when we hold no way to reach them (call instead)."""
+    """Queue the contact's notification. With no written channel we may use (no details, or a
+    safeguarding flag), a call handler is asked to phone them instead, and None is returned."""
     contact = exposure.contact
     details = person_details(contact)
-    route = _channel_and_recipient(details)
+    route = _channel_and_recipient(details, active_safeguarding(contact))
     if route is None:
+        if details.phone:
+            from confide.workqueue.services import enqueue_contact_call
+
+            enqueue_contact_call(exposure=exposure, reason="no written channel: phone them")
         return None
     channel, recipient = route
     language = contact.preferred_language
@@ -86,3 +96,8 @@ def follow_message_state(sender: Any, *, message_id: int, state: str, **kwargs: 
         Exposure.objects.filter(notification_message_id=message_id).update(
             notification_state=_STATE_FROM_MESSAGE[state]
         )
+    if state == MessageState.FAILED_PERMANENT:
+        from confide.workqueue.services import enqueue_contact_call
+
+        for exposure in Exposure.objects.filter(notification_message_id=message_id):
+            enqueue_contact_call(exposure=exposure, reason="notification could not be delivered")

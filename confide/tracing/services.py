@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,7 +12,10 @@ from django.utils import timezone
 
 from confide.cases.models import Case
 from confide.cases.policy import contact_isolation_ends_on
+from confide.people.details import PersonDetails, validate_person_details
 from confide.people.models import Person
+from confide.people.selectors import find_known_person
+from confide.people.services import create_person
 from confide.people.validation import check_event_date, normalise_postcode
 from confide.privacy.blind_index import IndexKind, blind_index
 from confide.privacy.crypto import new_data_key
@@ -23,6 +28,9 @@ from confide.tracing.models import (
     SettingKind,
     SettingVisit,
 )
+
+if TYPE_CHECKING:
+    from confide.workqueue.models import WorkItem
 
 
 def build_setting(*, kind: str, name: str = "", address: str = "", postcode: str = "") -> Setting:
@@ -139,3 +147,108 @@ def record_exposure(
 
             notify_contact(exposure=exposure)
     return exposure
+
+
+def find_or_create_setting(*, kind: str, name: str = "", postcode: str = "") -> Setting:
+    """The setting a tracer names: the one we hold with the same kind, name and postcode (so
+    visits by different cases meet at one Setting and clusters can be seen), or a new one.
+
+    A household is someone's home and has no name in clear, so each is recorded afresh.
+    """
+    errors: dict[str, list[str]] = {}
+    clean_name = " ".join(name.split())
+    if kind != SettingKind.HOUSEHOLD and kind in SettingKind.values and not clean_name:
+        errors["name"] = ["Enter the name of the place"]
+    if not postcode.strip():
+        errors["postcode"] = ["Enter the postcode"]
+    if errors:
+        raise ValidationError(errors)
+    unsaved = build_setting(kind=kind, name=clean_name, postcode=postcode)  # validates
+    if kind != SettingKind.HOUSEHOLD:
+        existing = (
+            Setting.objects.filter(
+                kind=kind, postcode_index=unsaved.postcode_index, name__iexact=clean_name
+            )
+            .order_by("pk")
+            .first()
+        )
+        if existing is not None:
+            return existing
+    with transaction.atomic():
+        unsaved.data_key.save(force_insert=True)
+        unsaved.save(force_insert=True)
+    return unsaved
+
+
+@dataclass(frozen=True)
+class ReportedVisit:
+    """A visit a case told us about, and the tier-1 review it raised, if any."""
+
+    visit: SettingVisit
+    setting_review: WorkItem | None
+    cluster_review: WorkItem | None
+
+
+def record_setting_visit(
+    *, case: Case, kind: str, name: str, postcode: str, visited_on: date
+) -> ReportedVisit:
+    """Record where a case went while infectious. A care home, school, prison or healthcare
+    setting goes to local health protection (tier 1) for review, as in England in 2020, and
+    so does a setting where this visit completes a cluster."""
+    from confide.tracing.clusters import flag_cluster_at
+    from confide.tracing.models import TIER_ONE_SETTING_KINDS
+    from confide.workqueue.services import enqueue_setting_review
+
+    with transaction.atomic():
+        setting = find_or_create_setting(kind=kind, name=name, postcode=postcode)
+        visit = record_visit(case=case, setting=setting, visited_on=visited_on)
+        review = None
+        if setting.kind in TIER_ONE_SETTING_KINDS:
+            review = enqueue_setting_review(
+                setting=setting,
+                reason=f"{SettingKind(setting.kind).label} visited by a case while infectious",
+            )
+        cluster = flag_cluster_at(setting=setting, around=visited_on)
+    return ReportedVisit(visit=visit, setting_review=review, cluster_review=cluster)
+
+
+@dataclass(frozen=True)
+class NamedContact:
+    exposure: Exposure
+    linked_to_known_person: bool
+
+
+def record_named_contact(
+    *,
+    case: Case,
+    details: PersonDetails,
+    last_contact: date,
+    proximity: str,
+    by: StaffMember | None,
+    today: date | None = None,
+) -> NamedContact:
+    """A contact a case names in interview: linked to the person we already hold (through
+    the blind indexes, see `find_known_person`) instead of a duplicate, or created; then the
+    exposure, which queues the contact's own notification.
+
+    Raises ValidationError by field and saves nothing (no person either) if anything is wrong.
+    """
+    today = today or timezone.localdate()
+    clean = validate_person_details(details, today=today)
+    with transaction.atomic():
+        known = find_known_person(
+            given_name=clean.given_name,
+            nhs_number=clean.nhs_number,
+            phone=clean.phone,
+            email=clean.email,
+        )
+        contact = known or create_person(details=clean, today=today)
+        exposure = record_exposure(
+            case=case,
+            contact=contact,
+            last_contact=last_contact,
+            proximity=proximity,
+            by=by,
+            today=today,
+        )
+    return NamedContact(exposure=exposure, linked_to_known_person=known is not None)

@@ -8,14 +8,18 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from confide.staff.decorators import public
+
 logger = logging.getLogger(__name__)
 
 
+@public
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html")
 
 
+@public
 @require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:

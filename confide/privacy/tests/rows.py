@@ -13,7 +13,7 @@ def raw_row_bytes(model: type[models.Model], pk: Any) -> bytes:
     pk_column = connection.ops.quote_name(model._meta.pk.column)
     with connection.cursor() as cursor:
         # Identifiers come from model metadata, never from input.
-        cursor.execute(f"SELECT * FROM {table} WHERE {pk_column} = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT * FROM {table} WHERE {pk_column} = %s", [pk])
         row = cursor.fetchone()
     assert row is not None, f"no {model.__name__} row with pk {pk}"
     parts = [

@@ -8,20 +8,23 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
+from django.test import RequestFactory
 
 from confide.privacy.blind_index import IndexKind, blind_index
 from confide.privacy.models import DataKey
 from confide.privacy.tests.rows import raw_row_bytes
 from confide.staff.models import Course, Role, StaffMember, TrainingRecord
-from confide.staff.services import (
-    create_staff_member,
-    has_in_date_data_protection_training,
-    record_training,
-    staff_contact_details,
-)
+from confide.staff.selectors import has_in_date_data_protection_training
+from confide.staff.services import create_staff_member, record_training, staff_contact_details
 from confide.staff.tests.factories import StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def sign_in(**credentials):
+    """django-axes checks every sign-in against its request (source address, lockouts)."""
+    return authenticate(RequestFactory().post("/sign-in/"), **credentials)
+
 
 PASSWORD = "correct horse battery staple"
 CONFIGURED_HASHERS = list(django_settings.PASSWORD_HASHERS)
@@ -118,7 +121,7 @@ def test_every_invalid_account_detail_is_reported_at_once():
     ],
 )
 def test_a_staff_member_signs_in_with_their_email_in_any_case(ada, typed):
-    assert authenticate(username=typed, password=PASSWORD) == ada
+    assert sign_in(username=typed, password=PASSWORD) == ada
 
 
 def test_a_password_is_stored_hashed_with_argon2_and_signs_in(settings):
@@ -126,27 +129,31 @@ def test_a_password_is_stored_hashed_with_argon2_and_signs_in(settings):
     member = StaffMemberFactory.create(email="grace@confide.example.org", password=PASSWORD)
 
     assert member.password.startswith("argon2$")
-    assert authenticate(username="Grace@confide.example.org", password=PASSWORD) == member
+    assert sign_in(username="Grace@confide.example.org", password=PASSWORD) == member
 
 
 def test_sign_in_fails_with_the_wrong_password(ada):
     assert (
-        authenticate(username="ada.lovelace@confide.example.org", password="wrong password") is None
+        sign_in(
+            username="ada.lovelace@confide.example.org",
+            password="wrong password",
+        )
+        is None
     )
 
 
 def test_sign_in_fails_for_an_unknown_email(ada):
-    assert authenticate(username="grace.hopper@confide.example.org", password=PASSWORD) is None
+    assert sign_in(username="grace.hopper@confide.example.org", password=PASSWORD) is None
 
 
 def test_sign_in_fails_for_something_that_is_not_an_email(ada):
-    assert authenticate(username="ada", password=PASSWORD) is None
+    assert sign_in(username="ada", password=PASSWORD) is None
 
 
 def test_sign_in_fails_for_a_deactivated_staff_member(ada):
     StaffMember.objects.filter(pk=ada.pk).update(is_active=False)
 
-    assert authenticate(username="ada.lovelace@confide.example.org", password=PASSWORD) is None
+    assert sign_in(username="ada.lovelace@confide.example.org", password=PASSWORD) is None
 
 
 # --- training --------------------------------------------------------------------------------

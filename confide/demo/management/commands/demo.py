@@ -65,3 +65,7 @@ def _print_logins(console: Console) -> None:
         table.add_row(login.role, login.email)
     console.print(table)
     console.print(f"Password for every demo account: [bold]{DEMO_PASSWORD}[/]")
+    console.print(
+        "Security code (second factor): run [bold].venv/bin/confide totp EMAIL[/] "
+        "to print the current code of a demo account."
+    )

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connection
+
+from confide.schedule import Ticker
+
+logger = logging.getLogger("confide.worker")
+
+
+def _run_ticker(stop: threading.Event, every: float) -> None:
+    ticker = Ticker()
+    while not stop.wait(every):
+        try:
+            close_old_connections()
+            ticker.tick()
+        except Exception:  # the timer must outlive a database blip; the next tick retries
+            logger.exception("Periodic work failed; retrying at the next tick")
+        finally:
+            connection.close()
 
 
 class Command(BaseCommand):
@@ -14,9 +33,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--queue", default="*", help="queue name, or * for all (default)")
-        parser.add_argument("--interval", type=float, default=1.0)
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+        parser.add_argument(
+            "--tick", type=float, default=5.0, help="seconds between checks for due retries"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command(
-            "db_worker", queue_name=options["queue"], interval=options["interval"], reload=False
+        stop = threading.Event()
+        timer = threading.Thread(
+            target=_run_ticker, args=(stop, options["tick"]), name="confide-ticker", daemon=True
         )
+        timer.start()
+        try:
+            call_command(
+                "db_worker",
+                queue_name=options["queue"],
+                interval=options["interval"],
+                reload=False,
+                startup_delay=False,
+            )
+        finally:
+            stop.set()

@@ -1,0 +1,38 @@
+"""Messaging's timed work: retries that came due and leases that expired (see confide/schedule.py).
+
+Enqueueing is idempotent in effect: a dispatch task that finds nothing due is a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from confide.messaging.dispatch import SENDABLE_CHANNELS
+from confide.messaging.models import DISPATCHABLE_STATES, Message, MessageState
+from confide.messaging.tasks import dispatch_messages
+
+
+def messages_due(now: datetime) -> bool:
+    return Message.objects.filter(
+        Q(state__in=DISPATCHABLE_STATES, next_attempt_at__lte=now)
+        | Q(state=MessageState.SENDING, lease_expires_at__lt=now),
+        channel__in=SENDABLE_CHANNELS,
+    ).exists()
+
+
+def enqueue_due_dispatch(now: datetime | None = None) -> bool:
+    """Enqueue a dispatch task if messages are due and none is already waiting to run."""
+    if not messages_due(now or timezone.now()):
+        return False
+    waiting = DBTaskResult.objects.filter(
+        task_path=dispatch_messages.module_path, status=TaskResultStatus.READY
+    ).exists()
+    if waiting:
+        return False
+    dispatch_messages.enqueue()
+    return True

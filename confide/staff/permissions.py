@@ -1,0 +1,91 @@
+"""Who may do what, declared in one place (django-rules).
+
+Every view names one of these permissions (see confide/staff/decorators.py); the
+authorisation-matrix test walks the URL configuration and fails for a view that names none.
+Nothing that shows personal data is allowed without in-date data-protection training.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rules
+from django.utils import timezone
+
+from confide.staff.models import Role, StaffMember
+
+
+def _member(user: Any) -> StaffMember | None:
+    return user if isinstance(user, StaffMember) and user.is_active else None
+
+
+@rules.predicate
+def has_in_date_training(user: Any) -> bool:
+    member = _member(user)
+    if member is None:
+        return False
+    from confide.staff.selectors import has_in_date_data_protection_training
+
+    return has_in_date_data_protection_training(member, on=timezone.localdate())
+
+
+def _role(*roles: str) -> rules.Predicate:
+    @rules.predicate(name=f"has_role_{'_or_'.join(roles)}")
+    def has_role(user: Any) -> bool:
+        member = _member(user)
+        return member is not None and member.role in roles
+
+    return has_role
+
+
+is_call_handler = _role(Role.CALL_HANDLER)
+is_clinician = _role(Role.CLINICIAN)
+is_health_protection = _role(Role.HEALTH_PROTECTION)
+is_tracer = _role(Role.CALL_HANDLER, Role.CLINICIAN, Role.HEALTH_PROTECTION)
+is_clinical = _role(Role.CLINICIAN, Role.HEALTH_PROTECTION)
+is_supervisor = _role(Role.SUPERVISOR)
+is_dpo = _role(Role.DATA_PROTECTION_OFFICER)
+is_administrator = _role(Role.ADMINISTRATOR)
+
+
+@rules.predicate
+def holds_case(user: Any, case: Any) -> bool:
+    """Assigned to this tracer now (and only while assigned)."""
+    member = _member(user)
+    return member is not None and case is not None and case.assigned_to_id == member.pk
+
+
+@rules.predicate
+def case_in_own_tier(user: Any, case: Any) -> bool:
+    member = _member(user)
+    return member is not None and case is not None and case.tier == member.tier
+
+
+@rules.predicate
+def holds_work_item(user: Any, item: Any) -> bool:
+    member = _member(user)
+    return (
+        member is not None
+        and item is not None
+        and item.state == "claimed"
+        and item.claimed_by_id == member.pk
+    )
+
+
+trained = has_in_date_training
+
+# "Your work" is every signed-in member's landing page; it shows no personal data itself.
+rules.add_perm("workqueue.view_own_work", rules.is_authenticated)
+rules.add_perm("workqueue.claim", trained & is_tracer)
+rules.add_perm("workqueue.work_item", trained & holds_work_item)
+rules.add_perm("cases.view_case", trained & (holds_case | (is_clinical & case_in_own_tier)))
+rules.add_perm("cases.work_case", trained & holds_case)
+rules.add_perm("workqueue.view_dashboard", is_supervisor)
+rules.add_perm("workqueue.reassign", trained & is_supervisor)
+rules.add_perm("people.search_population", trained & is_supervisor)
+rules.add_perm("messaging.manage_templates", trained & is_supervisor)
+rules.add_perm("messaging.broadcast", trained & is_supervisor)
+rules.add_perm("staff.record_training", is_supervisor | is_administrator)
+rules.add_perm("staff.view_own_account", rules.is_authenticated)
+rules.add_perm("dpo.view_office", trained & is_dpo)
+rules.add_perm("demo.view_sent_mail", is_supervisor | is_administrator)
