@@ -65,7 +65,8 @@ def lookup_or_none(lookup: str, value: str) -> Person | None:
 
 
 def read_person(person: Person, *, by: StaffMember | None, purpose: str) -> PersonDetails:
-    """Decrypt one person for a member of staff, writing the AccessEvent that says so."""
+    """Decrypt one person, writing the AccessEvent that says so: for a member of staff, or for
+    Confide itself (`by=None`, e.g. matching a new contact or writing their notification)."""
     details = person_details(person)
     record_access(
         Access(
@@ -92,7 +93,9 @@ def active_safeguarding(person: Person) -> set[str]:
 
 
 def _same_given_name(person: Person, given_name: str) -> bool:
-    stored = person_details(person).given_name
+    stored = read_person(
+        person, by=None, purpose="automatic matching of a named contact"
+    ).given_name
     return " ".join(stored.lower().split()) == " ".join(given_name.lower().split())
 
 

@@ -63,13 +63,15 @@ def case_in_own_tier(user: Any, case: Any) -> bool:
 
 @rules.predicate
 def holds_work_item(user: Any, item: Any) -> bool:
+    """Claimed by this member, in their own tier, and the claim has not timed out."""
     member = _member(user)
-    return (
-        member is not None
-        and item is not None
-        and item.state == "claimed"
-        and item.claimed_by_id == member.pk
-    )
+    if member is None or item is None or item.state != "claimed":
+        return False
+    if item.claimed_by_id != member.pk or item.tier != member.tier:
+        return False
+    from confide.workqueue.services import claim_timeout
+
+    return bool(item.claimed_at and item.claimed_at >= timezone.now() - claim_timeout())
 
 
 trained = has_in_date_training
@@ -88,4 +90,4 @@ rules.add_perm("messaging.broadcast", trained & is_supervisor)
 rules.add_perm("staff.record_training", is_supervisor | is_administrator)
 rules.add_perm("staff.view_own_account", rules.is_authenticated)
 rules.add_perm("dpo.view_office", trained & is_dpo)
-rules.add_perm("demo.view_sent_mail", is_supervisor | is_administrator)
+rules.add_perm("demo.view_sent_mail", trained & (is_supervisor | is_administrator))

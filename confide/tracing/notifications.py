@@ -20,7 +20,7 @@ from confide.messaging.signals import message_state_changed
 from confide.messaging.template_types import TemplateKind
 from confide.people.details import PersonDetails
 from confide.people.models import SafeguardingKind
-from confide.people.selectors import active_safeguarding, person_details
+from confide.people.selectors import active_safeguarding, read_person
 from confide.tracing.models import Exposure, NotificationState
 
 
@@ -54,7 +54,7 @@ def notify_contact(*, exposure: Exposure) -> Message | None:
     """Queue the contact's notification. With no written channel we may use (no details, or a
     safeguarding flag), a call handler is asked to phone them instead, and None is returned."""
     contact = exposure.contact
-    details = person_details(contact)
+    details = read_person(contact, by=None, purpose="notify a contact to self-isolate")
     route = _channel_and_recipient(details, active_safeguarding(contact))
     if route is None:
         if details.phone:

@@ -168,3 +168,60 @@ def screenshot() -> Callable[[Page, str], None]:
             page.screenshot(path=Path(directory) / f"{name}.png", full_page=True)
 
     return save
+
+
+# --- signed-in staff ---------------------------------------------------------------------------
+
+STAFF_BACKEND = "confide.staff.auth.EmailBlindIndexBackend"
+
+
+@pytest.fixture
+def fast_passwords(settings: Any) -> None:
+    """MD5 instead of Argon2 for passwords set in a test (the live server shares settings)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def staff_session_cookie(member: Any) -> dict[str, str]:
+    """The session cookie of `member` signed in with both factors, as the sign-in pages leave
+    it — for pages that are not about signing in, so each test need not type a password and a
+    code. The member's confirmed authenticator is used, or one is set up."""
+    from django.conf import settings
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=member, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=member, name="Authenticator app", confirmed=True)
+    client = Client()
+    client.force_login(member, backend=STAFF_BACKEND)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+    }
+
+
+SignInAs = Callable[[Page, Any], Page]
+
+
+@pytest.fixture
+def sign_in_as(live_server: Any) -> SignInAs:
+    """Put a staff member's two-factor session in the page's browser context; returns the page."""
+
+    def sign_in(page: Page, member: Any) -> Page:
+        cookie = staff_session_cookie(member)
+        page.context.add_cookies(
+            [{"name": cookie["name"], "value": cookie["value"], "url": live_server.url}]
+        )
+        return page
+
+    return sign_in
+
+
+@pytest.fixture
+def another_page(browser: Browser, browser_log: BrowserLog) -> Iterator[Page]:
+    """A page in a second browser context: its own cookies, as a second member of staff."""
+    yield from _new_page(browser, browser_log, javascript=True)

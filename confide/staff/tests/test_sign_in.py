@@ -172,7 +172,9 @@ def test_sign_in_works_with_passwords_hashed_by_argon2(client, settings):
     assert response["Location"] == WORK
 
 
-@pytest.mark.parametrize("page", [WORK, "/cases/", "/supervisor/", "/dpo/", "/people/search/"])
+@pytest.mark.parametrize(
+    "page", [WORK, "/supervise/", "/supervise/search/", "/supervise/templates/", "/demo/sent-mail/"]
+)
 def test_without_the_second_factor_any_staff_page_redirects_to_the_security_code(
     client, device, page
 ):

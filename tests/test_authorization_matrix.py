@@ -1,0 +1,445 @@
+"""The authorisation matrix: every view and action, for every role, on a record assigned or not.
+
+The rows are checked against the URL configuration itself, so a new view cannot ship open by
+accident: a view that declares no rule (`@requires` or `@public`, confide/staff/decorators.py)
+fails, and so does a URL whose name has no row in EXPECTED below. Each combination of URL,
+method, role and record is its own test, sent through Django's test client with the real
+middleware (sessions, django-otp, the staff-session middleware, django-axes).
+
+Roles are the six staff roles, each with in-date data-protection training and signed in with
+both factors, plus the people the rules must keep out: a clinician and a supervisor without
+in-date training, a clinician who has given a password but no second factor yet, a clinician
+whose account was deactivated while signed in (and who still holds a case), and an anonymous
+visitor.
+
+What "assigned" and "unassigned" mean for a role's record:
+
+- a tracer (a role with a tier; trained or not, fully signed in or not): *assigned* is a case
+  interview in their tier that they hold; *unassigned* is one a colleague of theirs holds —
+  the record a mistake would show them;
+- a role that never takes work (supervisor, DPO, administrator, anonymous): *assigned* is a
+  case interview a tracer holds — what a supervisor acts on; *unassigned* is one waiting in the
+  queue, held by nobody.
+
+Allowed means 200, or a 302 that is not to the sign-in pages (for a public page any 302 is its
+own business, like signing out). Denied means 404 for a view about one record (so the answer
+does not confirm the record exists), 403 otherwise; a visitor who is not signed in, or whose
+account has been deactivated, is sent to sign in, and one without a second factor to the
+security-code page. POSTs carry an empty form: an allowed role gets the form back with errors
+(200) or the action's redirect; what this file checks is who gets through, not what the action
+does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import rules
+from django.test import Client
+from django.test.client import ClientHandler
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from confide.cases.tests.factories import CaseFactory
+from confide.messaging.template_types import TemplateKind
+from confide.staff.models import Course, Role, StaffMember, Tier
+from confide.staff.services import record_training
+from confide.staff.tests.factories import StaffMemberFactory, confirmed_totp_device
+from confide.workqueue.services import claim_next, enqueue_case_interview
+
+STAFF_BACKEND = "confide.staff.auth.EmailBlindIndexBackend"
+SIGN_IN = "/sign-in/"
+TWO_FACTOR = "/sign-in/two-factor/"
+
+ASSIGNED = "assigned"
+UNASSIGNED = "unassigned"
+VARIANTS = (ASSIGNED, UNASSIGNED)
+
+# --- roles -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    role: str | None  # None: not signed in
+    trained: bool = True
+    second_factor: bool = True
+    # False: signed in, then the account was deactivated (a leaver whose session is still open).
+    active: bool = True
+
+
+CALL_HANDLER = "call_handler"
+CLINICIAN = "clinician"
+HEALTH_PROTECTION = "health_protection"
+SUPERVISOR = "supervisor"
+DPO = "dpo"
+ADMINISTRATOR = "administrator"
+UNTRAINED_CLINICIAN = "untrained_clinician"
+UNTRAINED_SUPERVISOR = "untrained_supervisor"
+NO_SECOND_FACTOR = "clinician_without_second_factor"
+DEACTIVATED_CLINICIAN = "deactivated_clinician"
+ANONYMOUS = "anonymous"
+
+ROLES: dict[str, RoleSpec] = {
+    CALL_HANDLER: RoleSpec(Role.CALL_HANDLER),
+    CLINICIAN: RoleSpec(Role.CLINICIAN),
+    HEALTH_PROTECTION: RoleSpec(Role.HEALTH_PROTECTION),
+    SUPERVISOR: RoleSpec(Role.SUPERVISOR),
+    DPO: RoleSpec(Role.DATA_PROTECTION_OFFICER),
+    ADMINISTRATOR: RoleSpec(Role.ADMINISTRATOR),
+    UNTRAINED_CLINICIAN: RoleSpec(Role.CLINICIAN, trained=False),
+    UNTRAINED_SUPERVISOR: RoleSpec(Role.SUPERVISOR, trained=False),
+    NO_SECOND_FACTOR: RoleSpec(Role.CLINICIAN, second_factor=False),
+    DEACTIVATED_CLINICIAN: RoleSpec(Role.CLINICIAN, active=False),
+    ANONYMOUS: RoleSpec(None),
+}
+
+EVERYONE = frozenset(ROLES)
+# Signed in with both factors, whatever their role or training.
+SIGNED_IN = EVERYONE - {ANONYMOUS, NO_SECOND_FACTOR, DEACTIVATED_CLINICIAN}
+TRAINED_TRACERS = frozenset({CALL_HANDLER, CLINICIAN, HEALTH_PROTECTION})
+TIER_ROLE = {
+    Tier.LOCAL_HEALTH_PROTECTION: Role.HEALTH_PROTECTION,
+    Tier.CLINICAL: Role.CLINICIAN,
+    Tier.CALL_HANDLING: Role.CALL_HANDLER,
+}
+
+
+@dataclass
+class Actor:
+    """Who sends the request: a role's member (None when anonymous) and their client."""
+
+    name: str
+    member: StaffMember | None
+    client: Client
+
+    @property
+    def holds_work(self) -> bool:
+        """A tracer of some tier: the queues can give them work."""
+        return self.member is not None and self.member.tier is not None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.member is not None and ROLES[self.name].active
+
+    @property
+    def verified(self) -> bool:
+        return self.signed_in and ROLES[self.name].second_factor
+
+
+def make_member(role: str, *, trained: bool = True) -> StaffMember:
+    member = StaffMemberFactory.create(role=role)
+    if trained:
+        record_training(
+            staff_member=member,
+            course=Course.DATA_PROTECTION,
+            completed_on=timezone.localdate() - timedelta(days=30),
+            recorded_by=None,
+        )
+    return member
+
+
+# One request handler for every test's client: building the middleware chain makes WhiteNoise
+# scan every static file, which would otherwise be most of this file's running time.
+_HANDLER = ClientHandler(enforce_csrf_checks=False)
+
+
+def make_client() -> Client:
+    client = Client()
+    client.handler = _HANDLER
+    return client
+
+
+def make_actor(name: str) -> Actor:
+    spec = ROLES[name]
+    client = make_client()
+    if spec.role is None:
+        return Actor(name, None, client)
+    member = make_member(spec.role, trained=spec.trained)
+    device = confirmed_totp_device(member)
+    # As the sign-in pages leave the session: password first, then the second factor.
+    client.force_login(member, backend=STAFF_BACKEND)
+    if spec.second_factor:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    if not spec.active:
+        StaffMember.objects.filter(pk=member.pk).update(is_active=False)
+    return Actor(name, member, client)
+
+
+# --- the records a request is about ------------------------------------------------------------
+
+Build = Callable[[Actor, str], dict[str, Any]]
+
+
+def no_record(actor: Actor, variant: str) -> dict[str, Any]:
+    """A page about no record in particular."""
+    return {}
+
+
+def case_interview(actor: Actor, variant: str) -> dict[str, Any]:
+    """A case interview in the actor's tier (tier 2 for roles without one), held by the actor
+    or by someone else as the module docstring describes."""
+    tier = actor.member.tier if actor.member is not None and actor.member.tier else Tier.CLINICAL
+    today = timezone.localdate()
+    case = CaseFactory.create(specimen_date=today - timedelta(days=2), today=today, tier=tier)
+    item = enqueue_case_interview(case=case)
+    holder: StaffMember | None
+    if actor.holds_work:
+        assert actor.member is not None
+        holder = actor.member if variant == ASSIGNED else make_member(actor.member.role)
+    else:
+        holder = make_member(TIER_ROLE[Tier(tier)]) if variant == ASSIGNED else None
+    if holder is not None:
+        # The real claim, so the case is assigned too (the untrained clinician's as well: the
+        # queue service checks the tier; the views check training).
+        claimed = claim_next(tracer=holder)
+        assert claimed is not None
+        assert claimed.pk == item.pk
+    return {"item_id": item.pk}
+
+
+def alongside_case_interview(actor: Actor, variant: str) -> dict[str, Any]:
+    """A page about no one record, with a case interview held or waiting as for `case_interview`
+    (so "your work" shows the held item and the dashboard who holds what)."""
+    case_interview(actor, variant)
+    return {}
+
+
+def contact_notification_template(actor: Actor, variant: str) -> dict[str, Any]:
+    """The English email contact notification (seeded with the reference data)."""
+    return {"kind": TemplateKind.CONTACT_NOTIFICATION, "channel": "email", "language": "en"}
+
+
+# --- the matrix --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    methods: tuple[str, ...]
+    build: Build
+    allowed: dict[str, frozenset[str]]
+    # What a refusal looks like to a signed-in member: 404 for a view about one record.
+    denied_status: int = 403
+    # Statuses that count as getting through (a machine endpoint answers 401 to everyone
+    # without its bearer token: staff sessions must not change that).
+    allowed_statuses: frozenset[int] = field(default_factory=lambda: frozenset({200, 302}))
+
+
+def allow(roles: frozenset[str], variants: tuple[str, ...] = VARIANTS) -> dict[str, frozenset[str]]:
+    return {role: frozenset(variants) for role in roles}
+
+
+def public_row(*methods: str, allowed_statuses: frozenset[int] | None = None) -> Row:
+    return Row(
+        methods=methods,
+        build=no_record,
+        allowed=allow(EVERYONE),
+        allowed_statuses=allowed_statuses or frozenset({200, 302}),
+    )
+
+
+def held_item_row(*methods: str) -> Row:
+    """A view of one work item: only its holder, a trained tracer, gets through."""
+    return Row(
+        methods=methods,
+        build=case_interview,
+        allowed=allow(TRAINED_TRACERS, (ASSIGNED,)),
+        denied_status=404,
+    )
+
+
+EXPECTED: dict[str, Row] = {
+    # Public pages: no personal data, or authenticated some other way.
+    "home": public_row("GET"),
+    "healthz": public_row("GET"),
+    "staff:sign_in": public_row("GET", "POST"),
+    "staff:two_factor": public_row("GET", "POST"),
+    "staff:set_up_two_factor": public_row("GET", "POST"),
+    "staff:sign_out": public_row("POST"),
+    "messaging:notify_callback": public_row("POST", allowed_statuses=frozenset({401})),
+    # Every signed-in member's landing page (it says what they may do, no personal data).
+    "workspace:your_work": Row(("GET",), alongside_case_interview, allow(SIGNED_IN)),
+    "workspace:claim_next": Row(("POST",), alongside_case_interview, allow(TRAINED_TRACERS)),
+    # One work item: its holder only.
+    "workspace:item": held_item_row("GET"),
+    "workspace:record_call": held_item_row("POST"),
+    "workspace:add_contact": held_item_row("GET", "POST"),
+    "workspace:add_place": held_item_row("GET", "POST"),
+    "workspace:escalate": held_item_row("GET", "POST"),
+    "workspace:complete": held_item_row("POST"),
+    "workspace:hand_back": held_item_row("POST"),
+    # Supervisors: counts for any supervisor; names, reassigning and search need training.
+    "workspace:dashboard": Row(
+        ("GET",), alongside_case_interview, allow(frozenset({SUPERVISOR, UNTRAINED_SUPERVISOR}))
+    ),
+    "workspace:reassign": Row(
+        ("POST",),
+        case_interview,
+        # Only an item someone holds can be reassigned; a waiting one is not found.
+        allow(frozenset({SUPERVISOR}), (ASSIGNED,)),
+        denied_status=404,
+    ),
+    "workspace:search": Row(("GET", "POST"), no_record, allow(frozenset({SUPERVISOR}))),
+    # Message templates and staff broadcasts: trained supervisors.
+    "messaging:templates": Row(("GET",), no_record, allow(frozenset({SUPERVISOR}))),
+    "messaging:template_edit": Row(
+        ("GET", "POST"), contact_notification_template, allow(frozenset({SUPERVISOR}))
+    ),
+    "messaging:broadcast": Row(("GET", "POST"), no_record, allow(frozenset({SUPERVISOR}))),
+    # The demo's sent mail shows recipients' addresses and first names: personal data, so
+    # in-date training is needed like everywhere else.
+    "demo:sent_mail": Row(("GET",), no_record, allow(frozenset({SUPERVISOR, ADMINISTRATOR}))),
+}
+
+
+# --- the URL configuration ---------------------------------------------------------------------
+
+# Views Django or a third-party app brings (none are mounted today); they have their own rules.
+THIRD_PARTY_VIEW_MODULES = (
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "django.views.static",
+    "debug_toolbar",
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None  # namespaced, as `reverse` takes it
+    route: str
+    callback: Callable[..., Any]
+
+    def __str__(self) -> str:
+        return f"/{self.route} ({self.name or 'no name'})"
+
+
+def _third_party(module: str) -> bool:
+    return module.startswith(THIRD_PARTY_VIEW_MODULES)
+
+
+def walk(
+    patterns: list[URLPattern | URLResolver], namespace: str = "", prefix: str = ""
+) -> Iterator[Route]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            urlconf = pattern.urlconf_name
+            module = urlconf if isinstance(urlconf, str) else getattr(urlconf, "__name__", "")
+            if _third_party(module) or pattern.app_name == "admin":
+                continue
+            inner = ":".join(part for part in (namespace, pattern.namespace) if part)
+            yield from walk(pattern.url_patterns, inner, prefix + str(pattern.pattern))
+        else:
+            if _third_party(getattr(pattern.callback, "__module__", "") or ""):
+                continue
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield Route(name, prefix + str(pattern.pattern), pattern.callback)
+
+
+ROUTES = list(walk(get_resolver().url_patterns))
+
+
+def test_the_url_configuration_is_walked() -> None:
+    """Guards the walk itself: if it found nothing, every other check here would pass."""
+    names = {route.name for route in ROUTES}
+    assert {"home", "staff:sign_in", "workspace:item", "workspace:reassign"} <= names
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_every_view_declares_who_may_use_it(route: Route) -> None:
+    permission = getattr(route.callback, "required_permission", None)
+    public = getattr(route.callback, "is_public", False)
+    assert permission or public, (
+        f"/{route.route} ({route.name}) declares no rule: decorate its view with "
+        "@requires('<permission>') (confide/staff/decorators.py, a permission from "
+        "confide/staff/permissions.py) or, if anyone may see it, @public"
+    )
+    assert not (permission and public), f"/{route.route} is both @public and @requires"
+    if permission:
+        assert rules.perm_exists(permission), (
+            f"/{route.route} requires {permission!r}, which confide/staff/permissions.py does "
+            "not define: nobody could use it"
+        )
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_every_view_has_a_row_in_the_matrix(route: Route) -> None:
+    assert route.name, f"/{route.route} has no name: name it so the matrix can classify it"
+    assert route.name in EXPECTED, (
+        f"add a row for {route.name!r} (/{route.route}) to EXPECTED in {__file__}: which "
+        "methods it takes, the record it is about and which roles may use it"
+    )
+
+
+def test_the_matrix_has_no_rows_for_views_that_are_gone() -> None:
+    stale = set(EXPECTED) - {route.name for route in ROUTES}
+    assert not stale, f"remove the rows for URLs that no longer exist: {sorted(stale)}"
+
+
+def test_the_matrix_names_only_known_roles_and_records() -> None:
+    for name, row in EXPECTED.items():
+        assert set(row.allowed) <= EVERYONE, f"{name}: unknown role in {sorted(row.allowed)}"
+        for role, variants in row.allowed.items():
+            assert variants <= set(VARIANTS), f"{name}/{role}: unknown record {variants}"
+        assert set(row.methods) <= {"GET", "POST"}, f"{name}: {row.methods}"
+
+
+# --- the requests ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+PUBLIC_VIEWS = {route.name for route in ROUTES if getattr(route.callback, "is_public", False)}
+
+CASES = [
+    pytest.param(name, method, role, variant, id=f"{name}-{method}-{role}-{variant}")
+    for name, row in EXPECTED.items()
+    for method in row.methods
+    for role in ROLES
+    for variant in VARIANTS
+]
+
+
+def _location_path(response: Any) -> str:
+    return str(response.get("Location", "")).split("?")[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method", "role", "variant"), CASES)
+def test_access(name: str, method: str, role: str, variant: str) -> None:
+    row = EXPECTED[name]
+    actor = make_actor(role)
+    url = reverse(name, kwargs=row.build(actor, variant))
+    send = actor.client.get if method == "GET" else actor.client.post
+
+    response = send(url, {})
+
+    status = response.status_code
+    where = f"{method} {url} as {role} ({variant} record) answered {status}"
+    if status == 302:
+        where += f" to {response['Location']}"
+    to_sign_in = status == 302 and _location_path(response) in (SIGN_IN, TWO_FACTOR)
+    if variant in row.allowed.get(role, frozenset()):
+        assert status in row.allowed_statuses, f"{where}: should be let through"
+        if name not in PUBLIC_VIEWS:
+            assert not to_sign_in, f"{where}: should be let through, not asked to sign in"
+    elif not actor.signed_in:
+        assert status == 302, f"{where}: should be sent to sign in"
+        assert response["Location"].startswith(f"{SIGN_IN}?next="), (
+            f"{where}: should be sent to sign in"
+        )
+    elif not actor.verified:
+        assert status == 302, f"{where}: should be asked for a security code"
+        assert _location_path(response) == TWO_FACTOR, (
+            f"{where}: should be asked for a security code"
+        )
+    else:
+        assert status == row.denied_status, f"{where}: should be refused with {row.denied_status}"
