@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -225,12 +225,34 @@ def broadcast_to_staff(
             raise ValidationError(
                 {"group": ["Nobody in this group has an address for this kind of message"]}
             )
-        Message.objects.bulk_create(messages, batch_size=1000)
+        insert_messages(messages)
         if len(messages) != len(recipients):
             broadcast.recipient_count = len(messages)
             broadcast.save(update_fields=["recipient_count"])
         _dispatch_after_commit(messages)
     return broadcast
+
+
+def insert_messages(messages: list[Message]) -> None:
+    """Insert many messages at once: COPY on PostgreSQL, where building and binding one huge
+    INSERT costs the client several times what the server spends storing the rows; Django's
+    bulk_create elsewhere. Rows get the same values (pre_save, get_db_prep_save) either way."""
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_create(messages, batch_size=250)
+        return
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(Message._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(  # the psycopg cursor underneath
+            f"COPY {table} ({columns}) FROM STDIN"
+        ) as copy,
+    ):
+        for message in messages:
+            copy.write_row(
+                [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
+            )
 
 
 def cancel_message(*, message: Message) -> bool:
@@ -290,5 +312,7 @@ def record_delivery_status(*, reference: str, provider_status: str) -> bool:
     else:
         fields["next_attempt_at"] = now
     Message.objects.filter(pk=message.pk).update(**fields)
-    message_state_changed.send(sender=Message, message_id=message.pk, state=state)
+    message_state_changed.send(
+        sender=Message, message_id=message.pk, state=state, person_id=message.person_id
+    )
     return True

@@ -90,8 +90,12 @@ _STATE_FROM_MESSAGE: dict[str, str] = {
 
 
 @receiver(message_state_changed)
-def follow_message_state(sender: Any, *, message_id: int, state: str, **kwargs: Any) -> None:
+def follow_message_state(
+    sender: Any, *, message_id: int, state: str, person_id: int | None = None, **kwargs: Any
+) -> None:
     """A failed notification shows on the tracer's view of the exposure."""
+    if person_id is None:
+        return  # a message to staff: no exposure can follow it
     if state in _STATE_FROM_MESSAGE:
         Exposure.objects.filter(notification_message_id=message_id).update(
             notification_state=_STATE_FROM_MESSAGE[state]
