@@ -130,6 +130,7 @@ def build_message(
     recipient: str,
     personalisation: Mapping[str, str],
     broadcast: Broadcast | None = None,
+    already_normalised: bool = False,
 ) -> Message:
     """An unsaved Message, its recipient and personalisation sealed under the recipient's key.
 
@@ -143,7 +144,8 @@ def build_message(
     audience = TEMPLATE_TYPES[template.kind].audience
     if (audience == Audience.STAFF) != (to.staff_member is not None):
         raise ValueError(f"{template.kind} messages go to {audience} only")
-    address = normalise_recipient(template.channel, recipient)
+    # Addresses read back from our own sealed store were validated when they were saved.
+    address = recipient if already_normalised else normalise_recipient(template.channel, recipient)
     message = Message(
         channel=template.channel,
         template=template,
@@ -219,6 +221,7 @@ def broadcast_to_staff(
                     recipient=address,
                     personalisation={"first_name": name.split()[0], "group_name": group_name},
                     broadcast=broadcast,
+                    already_normalised=True,  # a staff address, normalised when saved
                 )
             )
         if not messages:
