@@ -272,6 +272,7 @@ EXPECTED: dict[str, Row] = {
     "workspace:add_contact": held_item_row("GET", "POST"),
     "workspace:add_place": held_item_row("GET", "POST"),
     "workspace:escalate": held_item_row("GET", "POST"),
+    "workspace:safeguarding": held_item_row("GET", "POST"),
     "workspace:complete": held_item_row("POST"),
     "workspace:hand_back": held_item_row("POST"),
     # Supervisors: counts for any supervisor; names, reassigning and search need training.

@@ -125,3 +125,22 @@ def clear_safeguarding_flag(*, person: Person, kind: str) -> None:
     SafeguardingFlag.objects.filter(person=person, kind=kind, cleared_at__isnull=True).update(
         cleared_at=timezone.now()
     )
+
+
+def set_safeguarding_flags(*, person: Person, kinds: set[str], by_reference: object = None) -> None:
+    """Make the person's active flags exactly `kinds`: set the new ones, clear the others."""
+    from confide.people.models import SafeguardingFlag, SafeguardingKind
+
+    unknown = kinds - set(SafeguardingKind.values)
+    if unknown:
+        raise ValidationError({"flags": ["Choose safeguarding flags from the list"]})
+    with transaction.atomic():
+        active = set(
+            SafeguardingFlag.objects.filter(person=person, cleared_at__isnull=True).values_list(
+                "kind", flat=True
+            )
+        )
+        for kind in kinds - active:
+            set_safeguarding_flag(person=person, kind=kind, by_reference=by_reference)
+        for kind in active - kinds:
+            clear_safeguarding_flag(person=person, kind=kind)

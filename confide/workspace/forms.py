@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from confide.people.models import SafeguardingKind
 from confide.staff.models import Tier
 from confide.tracing.models import Proximity, SettingKind
 from confide.workqueue.models import CallOutcome
@@ -227,3 +228,12 @@ class PopulationSearchForm(forms.Form):
         if not any(cleaned.get(name) for name in ("nhs_number", "phone", "email")):
             self.add_error("nhs_number", "Enter an NHS number, a phone number or an email address")
         return cleaned
+
+
+class SafeguardingForm(forms.Form):
+    flags = forms.MultipleChoiceField(
+        label="Safeguarding flags for this person",
+        choices=SafeguardingKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )

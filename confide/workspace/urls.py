@@ -11,6 +11,7 @@ urlpatterns = [
     path("work/items/<int:item_id>/contacts/add/", views.add_contact, name="add_contact"),
     path("work/items/<int:item_id>/places/add/", views.add_place_visited, name="add_place"),
     path("work/items/<int:item_id>/escalate/", views.escalate, name="escalate"),
+    path("work/items/<int:item_id>/safeguarding/", views.safeguarding, name="safeguarding"),
     path("work/items/<int:item_id>/complete/", views.complete, name="complete"),
     path("work/items/<int:item_id>/hand-back/", views.hand_back, name="hand_back"),
     path("supervise/", views.dashboard, name="dashboard"),

@@ -20,6 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from confide.cases.transitions import TransitionNotAllowed
 from confide.people.details import PersonDetails
+from confide.people.models import Person
+from confide.people.selectors import active_safeguarding
+from confide.people.services import set_safeguarding_flags
 from confide.staff.decorators import requires
 from confide.staff.models import StaffMember, Tier
 from confide.staff.selectors import has_in_date_data_protection_training
@@ -45,6 +48,7 @@ from confide.workspace.forms import (
     PopulationSearchForm,
     ReassignForm,
     RecordCallForm,
+    SafeguardingForm,
 )
 
 
@@ -435,4 +439,35 @@ def population_search(request: HttpRequest) -> HttpResponse:
         request,
         "workspace/search.html",
         {"nav": "supervise", "form": form, "matches": matches},
+    )
+
+
+def _person_of(item: WorkItem) -> Person:
+    if item.case is not None:
+        return item.case.person
+    if item.exposure is not None:
+        return item.exposure.contact
+    raise Http404
+
+
+@requires("workqueue.work_item", target=_item)
+@require_http_methods(["GET", "POST"])
+def safeguarding(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
+    """Set or clear a person's safeguarding flags: they change what staff see (an address kept
+    back) and how Confide may contact them (phone only, no letters)."""
+    person = _person_of(item)
+    current = sorted(active_safeguarding(person))
+    form = SafeguardingForm(request.POST or None, initial={"flags": current})
+    if request.method == "POST" and form.is_valid():
+        set_safeguarding_flags(
+            person=person,
+            kinds=set(form.cleaned_data["flags"]),
+            by_reference=_member(request).reference,
+        )
+        messages.success(request, "Safeguarding flags saved")
+        return redirect("workspace:item", item.pk)
+    return render(
+        request,
+        "workspace/safeguarding.html",
+        {"nav": "work", "item": item, "form": form, "current": current},
     )

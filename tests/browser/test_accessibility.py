@@ -417,3 +417,22 @@ def test_messaging_a_group_of_staff_and_confirming(
 
     expect(page.locator("main")).to_contain_text("individual message")
     axe_check(page)
+
+
+def test_safeguarding_flags(
+    live_server: LiveServer,
+    page: Page,
+    sign_in_as: SignInAs,
+    axe_check: Check,
+    clinician: StaffMember,
+    interview: WorkItem,
+) -> None:
+    sign_in_as(page, clinician)
+
+    open_page(
+        page,
+        live_server.url + f"/work/items/{interview.pk}/safeguarding/",
+        heading="Safeguarding flags",
+    )
+
+    axe_check(page)
