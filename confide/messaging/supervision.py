@@ -20,6 +20,7 @@ from confide.messaging.services import (
 )
 from confide.messaging.template_types import TEMPLATE_TYPES, TemplateKind
 from confide.messaging.templating import render as render_template
+from confide.messaging.templating import validate_template_text
 from confide.staff.decorators import requires
 from confide.staff.models import StaffMember
 from confide.staff.selectors import staff_group_members, staff_groups
@@ -77,8 +78,6 @@ def template_edit(request: HttpRequest, kind: str, channel: str, language: str) 
                 )
                 messages.success(request, f"Saved version {saved.version}; new messages use it.")
                 return redirect("messaging:templates")
-            from confide.messaging.templating import validate_template_text
-
             validate_template_text(kind=kind, subject=subject, body=body)
             sample = render_template(
                 kind=kind, subject=subject, body=body, values=TEMPLATE_TYPES[kind].sample

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from confide.cases.models import Case, CaseStatus
 from confide.cases.services import transition_case
-from confide.staff.models import StaffMember, Tier
+from confide.staff.models import Role, StaffMember, Tier
 from confide.tracing.models import Exposure, NotificationState, Setting
 from confide.workqueue.models import (
     RETRYABLE_OUTCOMES,
@@ -260,7 +260,7 @@ def release_item(*, item: WorkItem, by: StaffMember) -> WorkItem:
         item = (
             WorkItem.objects.select_for_update(of=("self",)).select_related("case").get(pk=item.pk)
         )
-        if item.claimed_by_id != by.pk and by.role != "supervisor":
+        if item.claimed_by_id != by.pk and by.role != Role.SUPERVISOR:
             raise PermissionDenied("Only the holder or a supervisor can release an item.")
         if item.state not in (WorkState.WAITING, WorkState.CLAIMED):
             raise PermissionDenied("A finished item cannot go back to the queue.")
@@ -278,7 +278,7 @@ def release_item(*, item: WorkItem, by: StaffMember) -> WorkItem:
 
 def reassign_item(*, item: WorkItem, to: StaffMember, by: StaffMember) -> WorkItem:
     """A supervisor gives an item to a named tracer of the right tier."""
-    if by.role != "supervisor":
+    if by.role != Role.SUPERVISOR:
         raise PermissionDenied("Only supervisors reassign work.")
     if to.tier != item.tier:
         raise ValidationError({"to": ["Choose a tracer who works in this item's tier"]})
