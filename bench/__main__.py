@@ -23,6 +23,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 BENCH_DATABASE = "confide_bench"
+# Each name is a module of this package with `run(progress, *, machine, quick, profile_dir)`
+# returning {block name: markdown}; `--only NAME` runs one of them.
+BENCHMARKS = ("messaging",)
 KEY_ENVIRONMENT = ("CONFIDE_MASTER_KEYS", "CONFIDE_ACTIVE_MASTER_KEY", "CONFIDE_INDEX_KEY")
 
 
@@ -94,10 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes; do not write docs")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of timed calls here")
     parser.add_argument("--no-write", action="store_true", help="print figures only")
+    parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only these")
     args = parser.parse_args(argv)
     database_url = os.environ.get("DATABASE_URL", "sqlite:///")
 
     with bench_world(database_url):
+        import importlib
+
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -107,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
             TimeElapsedColumn,
         )
 
-        from bench import messaging
         from bench.report import machine, write_blocks
 
         # Dispatch logs a line per run; the progress display is the bench's output.
@@ -123,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            blocks.update(
-                messaging.run(progress, machine=here, quick=args.quick, profile_dir=args.profile)
-            )
+            for name in args.only or BENCHMARKS:
+                module = importlib.import_module(f"bench.{name}")
+                blocks.update(
+                    module.run(progress, machine=here, quick=args.quick, profile_dir=args.profile)
+                )
         for body in blocks.values():
             console.print(body, markup=False, highlight=False, soft_wrap=True)
         if args.quick or args.no_write:

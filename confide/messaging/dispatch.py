@@ -14,7 +14,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -317,22 +317,32 @@ def _dispatch_batches(
     clock: Callable[[], datetime],
 ) -> None:
     batches = 0
-    while max_batches is None or batches < max_batches:
-        batch = claim_due_messages(
-            limit=batch_size or settings.CONFIDE_MESSAGE_BATCH_SIZE, now=clock()
-        )
-        if not batch:
-            break
-        batches += 1
-        by_channel: dict[str, list[Message]] = defaultdict(list)
-        for message in batch:
-            by_channel[message.channel].append(message)
-        reachable = True
-        for channel, messages in by_channel.items():
+    with ExitStack() as open_transports:
+        transports: dict[str, Transport] = {}
+
+        def transport(channel: str) -> Transport:
+            # One connection per channel for the whole pass, opened when first needed.
+            if channel not in transports:
+                transports[channel] = open_transports.enter_context(transport_for(channel))
+            return transports[channel]
+
+        while max_batches is None or batches < max_batches:
+            batch = claim_due_messages(
+                limit=batch_size or settings.CONFIDE_MESSAGE_BATCH_SIZE, now=clock()
+            )
+            if not batch:
+                break
+            batches += 1
+            by_channel: dict[str, list[Message]] = defaultdict(list)
+            for message in batch:
+                by_channel[message.channel].append(message)
+            reachable = True
+            for channel, messages in by_channel.items():
+                if not reachable:
+                    _put_back(messages, after=backoff(1), clock=clock)
+                    continue
+                reachable = _send_with(
+                    transport(channel), messages, report, _limiter(channel), clock
+                )
             if not reachable:
-                _put_back(messages, after=backoff(1), clock=clock)
-                continue
-            with transport_for(channel) as transport:
-                reachable = _send_with(transport, messages, report, _limiter(channel), clock)
-        if not reachable:
-            break  # a provider is down: the ticker tries again when the backoff is over
+                break  # a provider is down: the ticker tries again when the backoff is over
