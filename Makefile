@@ -62,7 +62,7 @@ typecheck: install-dev
 	$(BIN)/mypy confide tests bench
 
 pytest: install-dev browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: lint typecheck pytest
 

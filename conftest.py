@@ -44,6 +44,7 @@ def test_key_ring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 REFERENCE_DATA_MIGRATIONS = (
     "confide.cases.migrations.0003_england_2020_policies",
     "confide.messaging.migrations.0003_default_templates",
+    "confide.messaging.migrations.0004_book_a_test_templates",
 )
 
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 BENCH_DATABASE = "confide_bench"
 # Each name is a module of this package with `run(progress, *, machine, quick, profile_dir)`
 # returning {block name: markdown}; `--only NAME` runs one of them.
-BENCHMARKS = ("messaging",)
+BENCHMARKS = ("messaging", "matching", "ingest")
 KEY_ENVIRONMENT = ("CONFIDE_MASTER_KEYS", "CONFIDE_ACTIVE_MASTER_KEY", "CONFIDE_INDEX_KEY")
 
 

@@ -18,10 +18,48 @@ def _purge_messages() -> None:
     purge_messages.enqueue()
 
 
+def _open_follow_ups() -> None:
+    from confide.tracing.follow_up import open_follow_ups
+
+    open_follow_ups()
+
+
 def _checkpoint_audit_log() -> None:
     from confide.privacy.audit import write_checkpoint
 
     write_checkpoint()
+
+
+def _sweep_retention() -> None:
+    from confide.dpo.tasks import sweep_retention
+
+    sweep_retention.enqueue()
+
+
+def _worker_heartbeat() -> None:
+    from confide.api.health import record_worker_heartbeat
+
+    record_worker_heartbeat()
+
+
+def _purge_api_bookkeeping() -> None:
+    from confide.api.health import forget_departed_workers
+    from confide.api.ratelimit import purge_old_windows
+
+    purge_old_windows()
+    forget_departed_workers()
+
+
+def _detect_breaches() -> None:
+    from confide.dpo.detectors import run_detectors
+
+    run_detectors(include_audit_chain=False)
+
+
+def _detect_audit_chain_break() -> None:
+    from confide.dpo.detectors import detect_audit_chain_break
+
+    detect_audit_chain_break(now=timezone.now())
 
 
 @dataclass
@@ -39,7 +77,15 @@ class Ticker:
         default_factory=lambda: [
             Every(timedelta(0), enqueue_due_dispatch),
             Every(timedelta(hours=1), _checkpoint_audit_log),
+            Every(timedelta(minutes=5), _detect_breaches),
+            Every(timedelta(hours=1), _detect_audit_chain_break),
+            # Hourly, not daily: it is idempotent, and so the new day's calls open within the hour.
+            Every(timedelta(hours=1), _open_follow_ups),
             Every(timedelta(hours=24), _purge_messages),
+            Every(timedelta(hours=24), _sweep_retention),
+            # `/readyz` reports a worker as seen when this ran in the last two minutes.
+            Every(timedelta(seconds=30), _worker_heartbeat),
+            Every(timedelta(minutes=10), _purge_api_bookkeeping),
         ]
     )
 

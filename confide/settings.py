@@ -76,15 +76,21 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "rules",
+    "ninja",  # serves the API docs page's Swagger UI from our own static files
     "confide.privacy",
     "confide.staff",
     "confide.people",
+    "confide.matching",
     "confide.cases",
     "confide.tracing",
     "confide.messaging",
     "confide.workqueue",
+    "confide.ingest",
+    "confide.api",
     "confide.workspace",
+    "confide.dpo",
     "confide.demo",
+    "confide.statistics",
     "confide.web",
 ]
 
@@ -156,6 +162,13 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = "Confide"
+# WebAuthn passkeys: the relying party's domain and the exact origins staff sign in on. Unset
+# (development, tests) they follow the request's own host, which ALLOWED_HOSTS has checked; in
+# production set both, e.g. confide.example.gov.uk and https://confide.example.gov.uk.
+CONFIDE_WEBAUTHN_RP_ID = os.environ.get("CONFIDE_WEBAUTHN_RP_ID", "")
+CONFIDE_WEBAUTHN_ORIGINS = [
+    o for o in os.environ.get("CONFIDE_WEBAUTHN_ORIGINS", "").split(",") if o
+]
 # Staff are signed out after this long without a request, and after 8 hours in any case.
 CONFIDE_IDLE_TIMEOUT_MINUTES = int(os.environ.get("CONFIDE_IDLE_TIMEOUT_MINUTES", "15"))
 SESSION_COOKIE_AGE = 8 * 60 * 60
@@ -270,6 +283,23 @@ CONFIDE_MESSAGE_RETENTION_DAYS = int(os.environ.get("CONFIDE_MESSAGE_RETENTION_D
 CONFIDE_MESSAGE_LEASE_SECONDS = int(os.environ.get("CONFIDE_MESSAGE_LEASE_SECONDS", "120"))
 CONFIDE_MESSAGE_MAX_ATTEMPTS = int(os.environ.get("CONFIDE_MESSAGE_MAX_ATTEMPTS", "12"))
 CONFIDE_MESSAGE_BATCH_SIZE = int(os.environ.get("CONFIDE_MESSAGE_BATCH_SIZE", "100"))
+# Breach detectors (confide/dpo/detectors.py); the reasons for each default are in docs/dpo.md.
+CONFIDE_DPO_VIEWING_WINDOW_MINUTES = int(os.environ.get("CONFIDE_DPO_VIEWING_WINDOW_MINUTES", "60"))
+CONFIDE_DPO_MASS_VIEWING_PEOPLE = int(os.environ.get("CONFIDE_DPO_MASS_VIEWING_PEOPLE", "40"))
+CONFIDE_DPO_BULK_EXPORT_PEOPLE = int(os.environ.get("CONFIDE_DPO_BULK_EXPORT_PEOPLE", "20"))
+CONFIDE_DPO_UNASSIGNED_WINDOW_HOURS = int(
+    os.environ.get("CONFIDE_DPO_UNASSIGNED_WINDOW_HOURS", "24")
+)
+CONFIDE_DPO_UNASSIGNED_VIEWING_PEOPLE = int(
+    os.environ.get("CONFIDE_DPO_UNASSIGNED_VIEWING_PEOPLE", "5")
+)
+CONFIDE_DPO_FAILED_LOGIN_WINDOW_MINUTES = int(
+    os.environ.get("CONFIDE_DPO_FAILED_LOGIN_WINDOW_MINUTES", "15")
+)
+CONFIDE_DPO_FAILED_LOGIN_STORM = int(os.environ.get("CONFIDE_DPO_FAILED_LOGIN_STORM", "50"))
+# Retention (confide/dpo/retention.py, `confide retention sweep`); the defaults: docs/dpo.md.
+CONFIDE_RETENTION_CONTACT_DAYS = int(os.environ.get("CONFIDE_RETENTION_CONTACT_DAYS", "21"))
+CONFIDE_RETENTION_CASE_YEARS = int(os.environ.get("CONFIDE_RETENTION_CASE_YEARS", "8"))
 # Sends per second per worker process (a provider's limit divided by the number of workers);
 # 0 means no limit. GOV.UK Notify allows 3,000 messages a minute per service.
 CONFIDE_MESSAGE_RATE_PER_SECOND = {

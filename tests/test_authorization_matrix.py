@@ -211,9 +211,136 @@ def alongside_case_interview(actor: Actor, variant: str) -> dict[str, Any]:
     return {}
 
 
+def follow_up_call(actor: Actor, variant: str) -> dict[str, Any]:
+    """Today's daily follow-up call on a contact (tier 3), held by the actor if a call
+    handler, else as for `case_interview`: by a call handler, or waiting."""
+    from confide.people.tests.factories import PersonFactory
+    from confide.tracing.follow_up import open_follow_ups
+    from confide.tracing.models import Proximity
+    from confide.tracing.services import record_exposure
+    from confide.workqueue.models import WorkKind
+
+    today = timezone.localdate()
+    case = CaseFactory.create(specimen_date=today - timedelta(days=2), today=today)
+    exposure = record_exposure(
+        case=case,
+        contact=PersonFactory.create(),
+        last_contact=today - timedelta(days=2),
+        proximity=Proximity.HOUSEHOLD,
+        today=today - timedelta(days=1),
+        notify=False,
+    )
+    open_follow_ups(today=today)
+    holder: StaffMember | None
+    if actor.member is not None and actor.member.role == Role.CALL_HANDLER:
+        holder = actor.member if variant == ASSIGNED else make_member(Role.CALL_HANDLER)
+    else:
+        holder = make_member(Role.CALL_HANDLER) if variant == ASSIGNED else None
+    item = exposure.work_items.get(kind=WorkKind.FOLLOW_UP)
+    if holder is not None:
+        claimed = claim_next(tracer=holder, kind=WorkKind.FOLLOW_UP)
+        assert claimed is not None
+        assert claimed.pk == item.pk
+    return {"item_id": item.pk}
+
+
+def likely_match(actor: Actor, variant: str) -> dict[str, Any]:
+    """A likely match waiting in the review queue (the same for both variants: nobody holds a
+    review)."""
+    from confide.matching.services import LikelyMatch, queue_likely_matches
+    from confide.people.tests.factories import PersonFactory
+
+    held, new = PersonFactory.create(), PersonFactory.create()
+    queue_likely_matches(new, [LikelyMatch(person_id=held.pk, score=0.7)], source="contact")
+    return {"review_id": new_review_id(new)}
+
+
+def new_review_id(person: Any) -> int:
+    from confide.matching.models import MatchReview
+
+    return MatchReview.objects.get(person=person).pk
+
+
+def merge_in_force(actor: Actor, variant: str) -> dict[str, Any]:
+    """A merge decided by another supervisor, not undone."""
+    from confide.matching.models import MatchReview
+    from confide.matching.services import merge_people
+
+    review = MatchReview.objects.get(pk=likely_match(actor, variant)["review_id"])
+    merge = merge_people(review=review, by=make_member(Role.SUPERVISOR), reason="same NHS record")
+    return {"merge_id": merge.pk}
+
+
+def passkey(actor: Actor, variant: str) -> dict[str, Any]:
+    """A passkey of the actor's own (assigned), or of a colleague's (unassigned)."""
+    from confide.staff.models import Passkey
+
+    owner = actor.member if actor.member is not None and variant == ASSIGNED else None
+    owner = owner or make_member(Role.CLINICIAN)
+    key = Passkey.objects.create(
+        user=owner, name="Laptop", credential_id=f"cred-{owner.pk}", public_key=b"\x00"
+    )
+    return {"passkey_id": key.pk}
+
+
+def import_run(actor: Actor, variant: str) -> dict[str, Any]:
+    """A finished import run with one rejected row (no personal data in either)."""
+    from confide.ingest.models import ImportRowError, ImportRun
+
+    run = ImportRun.objects.create(source="test", format="csv", status="completed", rejected=1)
+    ImportRowError.objects.create(run=run, row=2, field="postcode", reason="Enter a postcode")
+    return {"reference": run.reference}
+
+
 def contact_notification_template(actor: Actor, variant: str) -> dict[str, Any]:
     """The English email contact notification (seeded with the reference data)."""
     return {"kind": TemplateKind.CONTACT_NOTIFICATION, "channel": "email", "language": "en"}
+
+
+def breach_entry(actor: Actor, variant: str) -> dict[str, Any]:
+    """An open entry in the breach register."""
+    from confide.dpo.breaches import open_breach
+
+    entry = open_breach(summary="Test breach", became_aware_at=timezone.now(), by=None)
+    return {"reference": entry.reference}
+
+
+def disclosure_request(actor: Actor, variant: str) -> dict[str, Any]:
+    """A police request about a person we hold, recorded (and so refused) by a supervisor."""
+    from confide.dpo.disclosures import record_disclosure_request
+    from confide.people.selectors import person_details
+    from confide.people.tests.factories import PersonFactory
+
+    person = PersonFactory.create()
+    request = record_disclosure_request(
+        by=make_member(Role.SUPERVISOR),
+        received_at=timezone.now(),
+        requester_kind="police",
+        organisation="A police force",
+        requester_name="",
+        requester_contact="",
+        stated_purpose="Enquiries",
+        requested_fields=["given_name"],
+        nhs_number=person_details(person).nhs_number,
+    )
+    return {"reference": request.reference}
+
+
+def subject_access_request(actor: Actor, variant: str) -> dict[str, Any]:
+    """A subject access request the DPO recorded for a person with no case or contact record
+    (so erasure is allowed: a POST that confirms would erase them)."""
+    from confide.dpo.models import VerificationMethod
+    from confide.dpo.subject_access import record_subject_access_request
+    from confide.people.selectors import person_details
+    from confide.people.tests.factories import PersonFactory
+
+    person = PersonFactory.create()
+    request = record_subject_access_request(
+        by=make_member(Role.DATA_PROTECTION_OFFICER),
+        verification=VerificationMethod.PHOTO_ID_IN_PERSON,
+        nhs_number=person_details(person).nhs_number,
+    )
+    return {"reference": request.reference}
 
 
 # --- the matrix --------------------------------------------------------------------------------
@@ -258,11 +385,23 @@ EXPECTED: dict[str, Row] = {
     # Public pages: no personal data, or authenticated some other way.
     "home": public_row("GET"),
     "healthz": public_row("GET"),
+    # Ready only with a recent worker heartbeat; these tests run no worker.
+    "readyz": public_row("GET", allowed_statuses=frozenset({200, 503})),
     "staff:sign_in": public_row("GET", "POST"),
     "staff:two_factor": public_row("GET", "POST"),
     "staff:set_up_two_factor": public_row("GET", "POST"),
     "staff:sign_out": public_row("POST"),
+    # The passkey answer after the password: the view itself checks who is signing in.
+    "staff:passkey_sign_in": public_row("POST"),
+    # Each member's own sign-in security (passkeys), once signed in with two factors.
+    "staff:security": Row(("GET",), no_record, allow(SIGNED_IN)),
+    "staff:add_passkey": Row(("POST",), no_record, allow(SIGNED_IN)),
+    "staff:remove_passkey": Row(("POST",), passkey, allow(SIGNED_IN, (ASSIGNED,)), 404),
     "messaging:notify_callback": public_row("POST", allowed_statuses=frozenset({401})),
+    # Published statistics: counts only, small numbers suppressed.
+    "statistics:weekly": public_row("GET"),
+    "statistics:weekly_csv": public_row("GET"),
+    "statistics:weekly_json": public_row("GET"),
     # Every signed-in member's landing page (it says what they may do, no personal data).
     "workspace:your_work": Row(("GET",), alongside_case_interview, allow(SIGNED_IN)),
     "workspace:claim_next": Row(("POST",), alongside_case_interview, allow(TRAINED_TRACERS)),
@@ -275,6 +414,12 @@ EXPECTED: dict[str, Row] = {
     "workspace:safeguarding": held_item_row("GET", "POST"),
     "workspace:complete": held_item_row("POST"),
     "workspace:hand_back": held_item_row("POST"),
+    # Daily follow-up calls: trained call handlers; one call, its holder only.
+    "workspace:follow_ups": Row(("GET",), no_record, allow(frozenset({CALL_HANDLER}))),
+    "workspace:claim_next_follow_up": Row(("POST",), no_record, allow(frozenset({CALL_HANDLER}))),
+    "workspace:follow_up": Row(
+        ("GET", "POST"), follow_up_call, allow(frozenset({CALL_HANDLER}), (ASSIGNED,)), 404
+    ),
     # Supervisors: counts for any supervisor; names, reassigning and search need training.
     "workspace:dashboard": Row(
         ("GET",), alongside_case_interview, allow(frozenset({SUPERVISOR, UNTRAINED_SUPERVISOR}))
@@ -287,15 +432,56 @@ EXPECTED: dict[str, Row] = {
         denied_status=404,
     ),
     "workspace:search": Row(("GET", "POST"), no_record, allow(frozenset({SUPERVISOR}))),
+    # Likely matches: both people's details side by side; trained supervisors decide.
+    "matching:queue": Row(("GET",), no_record, allow(frozenset({SUPERVISOR}))),
+    "matching:review": Row(
+        ("GET", "POST"), likely_match, allow(frozenset({SUPERVISOR})), denied_status=404
+    ),
+    "matching:undo": Row(
+        ("GET", "POST"), merge_in_force, allow(frozenset({SUPERVISOR})), denied_status=404
+    ),
     # Message templates and staff broadcasts: trained supervisors.
     "messaging:templates": Row(("GET",), no_record, allow(frozenset({SUPERVISOR}))),
     "messaging:template_edit": Row(
         ("GET", "POST"), contact_notification_template, allow(frozenset({SUPERVISOR}))
     ),
     "messaging:broadcast": Row(("GET", "POST"), no_record, allow(frozenset({SUPERVISOR}))),
+    # Import runs: counts and (row, field, reason) only, so any supervisor, like the dashboard.
+    "ingest:runs": Row(("GET",), no_record, allow(frozenset({SUPERVISOR, UNTRAINED_SUPERVISOR}))),
+    "ingest:errors": Row(
+        ("GET",), import_run, allow(frozenset({SUPERVISOR, UNTRAINED_SUPERVISOR}))
+    ),
     # The demo's sent mail shows recipients' addresses and first names: personal data, so
     # in-date training is needed like everywhere else.
     "demo:sent_mail": Row(("GET",), no_record, allow(frozenset({SUPERVISOR, ADMINISTRATOR}))),
+    # The data protection office: the DPO only; requests from outside may be recorded (and so
+    # refused) by anyone who may receive one; the second approver is another DPO or an admin.
+    "dpo:office": Row(("GET",), no_record, allow(frozenset({DPO}))),
+    "dpo:records_of_processing": Row(("GET",), no_record, allow(frozenset({DPO}))),
+    "dpo:breach_new": Row(("GET", "POST"), no_record, allow(frozenset({DPO}))),
+    "dpo:breach": Row(("GET", "POST"), breach_entry, allow(frozenset({DPO}))),
+    "dpo:breach_close": Row(("POST",), breach_entry, allow(frozenset({DPO}))),
+    "dpo:breach_report": Row(("GET",), breach_entry, allow(frozenset({DPO}))),
+    "dpo:breach_report_json": Row(("GET",), breach_entry, allow(frozenset({DPO}))),
+    "dpo:disclosure_new": Row(
+        ("GET", "POST"), no_record, allow(frozenset({SUPERVISOR, DPO, ADMINISTRATOR}))
+    ),
+    "dpo:disclosure": Row(
+        ("GET",), disclosure_request, allow(frozenset({SUPERVISOR, DPO, ADMINISTRATOR}))
+    ),
+    "dpo:disclosure_approve": Row(("POST",), disclosure_request, allow(frozenset({DPO}))),
+    "dpo:disclosure_second_approval": Row(
+        ("POST",), disclosure_request, allow(frozenset({DPO, ADMINISTRATOR}))
+    ),
+    "dpo:disclosure_produce": Row(("POST",), disclosure_request, allow(frozenset({DPO}))),
+    # Subject access: the person's whole record, decrypted; rectification and erasure. DPO only.
+    "dpo:subject_access_new": Row(("GET", "POST"), no_record, allow(frozenset({DPO}))),
+    "dpo:subject_access": Row(("GET",), subject_access_request, allow(frozenset({DPO}))),
+    "dpo:subject_access_json": Row(("GET",), subject_access_request, allow(frozenset({DPO}))),
+    "dpo:subject_access_rectify": Row(
+        ("GET", "POST"), subject_access_request, allow(frozenset({DPO}))
+    ),
+    "dpo:subject_access_erase": Row(("POST",), subject_access_request, allow(frozenset({DPO}))),
 }
 
 
@@ -308,6 +494,11 @@ THIRD_PARTY_VIEW_MODULES = (
     "django.views.static",
     "debug_toolbar",
 )
+
+
+# The API (django-ninja) takes bearer tokens, not staff sessions: each operation names its scope
+# and confide/api/tests/test_scope_matrix.py checks every one of them, as this file checks views.
+TOKEN_AUTHENTICATED_NAMESPACES = ("api",)
 
 
 @dataclass(frozen=True)
@@ -332,6 +523,8 @@ def walk(
             urlconf = pattern.urlconf_name
             module = urlconf if isinstance(urlconf, str) else getattr(urlconf, "__name__", "")
             if _third_party(module) or pattern.app_name == "admin":
+                continue
+            if pattern.namespace in TOKEN_AUTHENTICATED_NAMESPACES:
                 continue
             inner = ":".join(part for part in (namespace, pattern.namespace) if part)
             yield from walk(pattern.url_patterns, inner, prefix + str(pattern.pattern))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from confide.cases.models import Case, CaseStatus, CaseTransition, TestResult
+from confide.cases.models import Case, CaseStatus, CaseTransition, Policy, TestResult
 from confide.cases.policy import infectious_period, policy_in_force
 from confide.cases.transitions import check_transition
 from confide.people.models import Person
@@ -57,21 +59,84 @@ def open_case(
         date_of_birth=person_details(person).date_of_birth,
         today=today,
     )
-    policy = policy_in_force(specimen_date)
+    case = _build_case(
+        person=person,
+        specimen_date=specimen_date,
+        symptom_onset=symptom_onset,
+        test_result=test_result,
+        tier=tier,
+        policy=policy_in_force(specimen_date),
+    )
+    with transaction.atomic():
+        case.save(force_insert=True)
+    return case
+
+
+def _build_case(
+    *,
+    person: Person,
+    specimen_date: date,
+    symptom_onset: date | None,
+    test_result: TestResult | None,
+    tier: int,
+    policy: Policy,
+) -> Case:
     period = infectious_period(
         policy=policy, specimen_date=specimen_date, symptom_onset=symptom_onset
     )
-    with transaction.atomic():
-        return Case.objects.create(
-            person=person,
-            test_result=test_result,
-            policy=policy,
-            specimen_date=specimen_date,
-            symptom_onset=symptom_onset,
-            infectious_from=period.starts_on,
-            infectious_until=period.ends_on,
-            tier=tier,
+    return Case(
+        person=person,
+        test_result=test_result,
+        policy=policy,
+        specimen_date=specimen_date,
+        symptom_onset=symptom_onset,
+        infectious_from=period.starts_on,
+        infectious_until=period.ends_on,
+        tier=tier,
+    )
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """One case for `open_cases`. The caller passes the date of birth it already holds in
+    clear (an import has just read it), so opening many cases decrypts nobody."""
+
+    person: Person
+    specimen_date: date
+    date_of_birth: date | None
+    symptom_onset: date | None = None
+    test_result: TestResult | None = None
+    tier: int = Tier.CLINICAL
+
+
+def open_cases(cases: Sequence[NewCase], *, today: date | None = None) -> list[Case]:
+    """Open many cases in one insert (imports), with the same date checks and the same policy
+    in force on each specimen date as `open_case`. Raises ValidationError, saving nothing, if
+    any case's dates are wrong."""
+    today = today or timezone.localdate()
+    policies: dict[date, Policy] = {}
+    built = []
+    for new in cases:
+        validate_case_dates(
+            specimen_date=new.specimen_date,
+            symptom_onset=new.symptom_onset,
+            date_of_birth=new.date_of_birth,
+            today=today,
         )
+        if new.specimen_date not in policies:
+            policies[new.specimen_date] = policy_in_force(new.specimen_date)
+        built.append(
+            _build_case(
+                person=new.person,
+                specimen_date=new.specimen_date,
+                symptom_onset=new.symptom_onset,
+                test_result=new.test_result,
+                tier=new.tier,
+                policy=policies[new.specimen_date],
+            )
+        )
+    with transaction.atomic():
+        return Case.objects.bulk_create(built, batch_size=500)
 
 
 def transition_case(

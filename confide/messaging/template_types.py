@@ -15,6 +15,7 @@ class TemplateKind(models.TextChoices):
     CONTACT_NOTIFICATION = "contact_notification", "Contact: told to self-isolate"
     CASE_SELF_SERVICE = "case_self_service", "Case: link to give contacts online"
     FOLLOW_UP_REMINDER = "follow_up_reminder", "Daily check-in reminder"
+    BOOK_A_TEST = "book_a_test", "Contact with symptoms: book a test"
     STAFF_BROADCAST = "staff_broadcast", "Staff: message to a group, sent one by one"
 
 
@@ -60,6 +61,16 @@ TEMPLATE_TYPES: dict[str, TemplateType] = {
             audience=Audience.PUBLIC,
             fields=frozenset({"first_name", "check_in_link"}),
             sample={"first_name": "Sam", "check_in_link": "https://confide.example/c/EXAMPLE"},
+        ),
+        TemplateType(
+            kind=TemplateKind.BOOK_A_TEST,
+            audience=Audience.PUBLIC,
+            # Only the contact's own first name: not the case, not their symptoms.
+            fields=frozenset({"first_name", "test_booking_link"}),
+            sample={
+                "first_name": "Sam",
+                "test_booking_link": "https://www.gov.uk/get-coronavirus-test",
+            },
         ),
         TemplateType(
             kind=TemplateKind.STAFF_BROADCAST,

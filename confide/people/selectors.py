@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -10,7 +12,12 @@ from django.db.models import QuerySet
 from confide.people.details import PersonDetails
 from confide.people.models import PERSON_SEALED_FIELDS, Person
 from confide.people.services import PersonErased
-from confide.people.validation import normalise_email, normalise_nhs_number, normalise_phone
+from confide.people.validation import (
+    normalise_email,
+    normalise_nhs_number,
+    normalise_phone,
+    normalise_postcode,
+)
 from confide.privacy.audit import Access, record_access, record_accesses
 from confide.privacy.blind_index import IndexKind, blind_index
 from confide.privacy.crypto import unwrap_data_key
@@ -33,7 +40,10 @@ def person_details(person: Person) -> PersonDetails:
 
 
 def _live() -> QuerySet[Person]:
-    return Person.objects.filter(erased_at__isnull=True).select_related("data_key")
+    """People who are neither erased nor merged into another record."""
+    return Person.objects.filter(erased_at__isnull=True, merged_into__isnull=True).select_related(
+        "data_key"
+    )
 
 
 def people_by_nhs_number(nhs_number: str) -> QuerySet[Person]:
@@ -92,38 +102,44 @@ def active_safeguarding(person: Person) -> set[str]:
     )
 
 
-def _same_given_name(person: Person, given_name: str) -> bool:
-    stored = read_person(
-        person, by=None, purpose="automatic matching of a named contact"
-    ).given_name
-    return " ".join(stored.lower().split()) == " ".join(given_name.lower().split())
-
-
 def find_known_person(
-    *, given_name: str, nhs_number: str = "", phone: str = "", email: str = ""
+    *,
+    given_name: str,
+    nhs_number: str = "",
+    phone: str = "",
+    email: str = "",
+    family_name: str = "",
+    date_of_birth: date | None = None,
+    postcode: str = "",
+    address: str = "",
 ) -> Person | None:
-    """The person we already hold for a newly named contact, found through the blind indexes.
+    """The person we already hold for a newly named contact, found without decrypting anyone
+    (confide.matching: blind indexes first, then keyed encodings).
 
     An NHS number identifies one person, so it links on its own. A phone number or an email
     address is often shared (a family's landline or inbox), so it links only when the given
     name matches too; otherwise a second person in a household would be linked to the first
     and told to isolate under someone else's name. Nothing found here is shown to staff.
     """
-    if nhs_number:
-        found = lookup_or_none("nhs_number", nhs_number)
-        if found is not None:
-            return found
-    for value, finder in ((phone, people_by_phone), (email, people_by_email)):
-        if not value:
-            continue
+    from confide.matching.services import match_people
+
+    def clean(value: str, normalise: Callable[[str], str]) -> str:
         try:
-            candidates = list(finder(value).order_by("pk")[:20])
+            return normalise(value) if value.strip() else ""
         except ValidationError:
-            continue
-        for candidate in candidates:
-            if _same_given_name(candidate, given_name):
-                return candidate
-    return None
+            return ""
+
+    details = PersonDetails(
+        given_name=" ".join(given_name.split()),
+        family_name=" ".join(family_name.split()),
+        date_of_birth=date_of_birth,
+        nhs_number=clean(nhs_number, normalise_nhs_number),
+        phone=clean(phone, normalise_phone),
+        email=clean(email, normalise_email),
+        postcode=clean(postcode, normalise_postcode),
+        address=" ".join(address.split()),
+    )
+    return match_people([details])[0].person
 
 
 def search_population(

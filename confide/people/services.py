@@ -48,6 +48,8 @@ class UnsavedPerson:
 
     data_key: DataKey
     person: Person
+    # The normalised details, kept in memory so saving can index them for matching.
+    details: PersonDetails | None = None
 
 
 def build_person(details: PersonDetails, *, today: date) -> UnsavedPerson:
@@ -56,13 +58,18 @@ def build_person(details: PersonDetails, *, today: date) -> UnsavedPerson:
     data_key, key = new_data_key()
     person = Person(data_key=data_key)
     _seal_into(person, key, clean)
-    return UnsavedPerson(data_key=data_key, person=person)
+    return UnsavedPerson(data_key=data_key, person=person, details=clean)
 
 
 def save_people(people: Sequence[UnsavedPerson], *, batch_size: int = 500) -> list[Person]:
+    """Insert built people in bulk, with their matching index (confide.matching)."""
+    from confide.matching.services import index_new_people
+
     with transaction.atomic():
         DataKey.objects.bulk_create([p.data_key for p in people], batch_size=batch_size)
-        return Person.objects.bulk_create([p.person for p in people], batch_size=batch_size)
+        saved = Person.objects.bulk_create([p.person for p in people], batch_size=batch_size)
+        index_new_people([(p.person, p.details) for p in people if p.details is not None])
+        return saved
 
 
 def create_person(*, details: PersonDetails, today: date | None = None) -> Person:
@@ -70,15 +77,21 @@ def create_person(*, details: PersonDetails, today: date | None = None) -> Perso
 
     Raises ValidationError (by field) and saves nothing when any detail is invalid.
     """
+    from confide.matching.services import index_new_people
+
     unsaved = build_person(details, today=today or timezone.localdate())
+    assert unsaved.details is not None
     with transaction.atomic():
         unsaved.data_key.save(force_insert=True)
         unsaved.person.save(force_insert=True)
+        index_new_people([(unsaved.person, unsaved.details)])
     return unsaved.person
 
 
 def rectify_person(*, person: Person, details: PersonDetails, today: date | None = None) -> Person:
     """Replace a person's details (UK GDPR Art. 16), re-sealing under the same data key."""
+    from confide.matching.services import reindex_person
+
     clean = validate_person_details(details, today=today or timezone.localdate())
     with transaction.atomic():
         locked = Person.objects.select_for_update().select_related("data_key").get(pk=person.pk)
@@ -86,6 +99,7 @@ def rectify_person(*, person: Person, details: PersonDetails, today: date | None
             raise PersonErased(f"Person {locked.reference} was erased.")
         _seal_into(locked, unwrap_data_key(locked.data_key), clean)
         locked.save()
+        reindex_person(person=locked, details=clean)
     return locked
 
 
@@ -96,11 +110,15 @@ class PersonErased(Exception):
 def erase_person(*, person: Person) -> None:
     """Crypto-shred a person: destroy their data key, drop ciphertexts and blind indexes.
 
-    The row stays as a tombstone so cases, exposures and statistics keep their shape.
+    The row stays as a tombstone so cases, exposures and statistics keep their shape. Its
+    matching encodings are deleted.
     """
+    from confide.matching.services import forget_person
+
     now = timezone.now()
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
+        forget_person(person=locked)
         DataKey.objects.filter(pk=locked.data_key_id).update(
             wrapped_key=None, master_version=None, destroyed_at=now
         )

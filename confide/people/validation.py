@@ -42,8 +42,26 @@ def normalise_nhs_number(value: str) -> str:
 OFCOM_DRAMA_PREFIXES = ("+447700900", "+441632960", "+442079460", "+441134960", "+441614960")
 
 
+# E.164 numbers this process has already found valid, with the drama-range setting they were
+# checked under. A bulk import validates each row, and `build_person` validates the clean
+# details again; parsing is the slowest check there is, and a valid E.164 number normalises to
+# itself (whatever the region), so the second check is a lookup. Bounded: cleared when full.
+_VALID_E164: dict[tuple[str, bool], None] = {}
+_VALID_E164_LIMIT = 20_000
+
+
+def _remember_valid(e164: str, allow_drama: bool) -> str:
+    if len(_VALID_E164) >= _VALID_E164_LIMIT:
+        _VALID_E164.clear()
+    _VALID_E164[(e164, allow_drama)] = None
+    return e164
+
+
 def normalise_phone(value: str, *, region: str = "GB") -> str:
     """E.164, e.g. +447700900123."""
+    allow_drama = bool(settings.CONFIDE_ALLOW_DRAMA_NUMBERS)
+    if (value, allow_drama) in _VALID_E164:
+        return value
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
@@ -51,15 +69,11 @@ def normalise_phone(value: str, *, region: str = "GB") -> str:
             "Enter a phone number, like 07700 900 982 or +44 7700 900 982"
         ) from exc
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if (
-        settings.CONFIDE_ALLOW_DRAMA_NUMBERS
-        and e164.startswith(OFCOM_DRAMA_PREFIXES)
-        and len(e164) == 13
-    ):
-        return e164
+    if allow_drama and e164.startswith(OFCOM_DRAMA_PREFIXES) and len(e164) == 13:
+        return _remember_valid(e164, allow_drama)
     if not phonenumbers.is_valid_number(parsed):
         raise ValidationError("Enter a valid phone number, like 07700 900 982 or +44 7700 900 982")
-    return e164
+    return _remember_valid(e164, allow_drama)
 
 
 def normalise_email(value: str) -> str:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django_otp.models import Device
 
 from confide.privacy.blind_index import INDEX_HEX_LENGTH
 from confide.privacy.models import DataKey
@@ -141,3 +143,35 @@ class TrainingRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course} for staff {self.staff_member_id}"
+
+
+class Passkey(Device):
+    """A WebAuthn passkey a member registered: a second factor at sign-in instead of the
+    authenticator app's code. A django-otp device, so signing in with it leaves the same
+    verified session (`otp_login`) that every staff view checks.
+
+    Nothing here identifies the person: the credential id and public key are the
+    authenticator's, and the passkey was made for the member's random `reference`."""
+
+    # No reverse accessor: django-otp's Device is untyped, so mypy's Django plugin could not
+    # resolve one on StaffMember. `Passkey.objects.filter(user=...)` is how they are found.
+    user: models.ForeignKey[StaffMember, StaffMember] = models.ForeignKey(
+        StaffMember, on_delete=models.CASCADE, related_name="+"
+    )
+    # base64url of the credential id (at most 1,023 bytes, so at most 1,364 characters).
+    credential_id: models.CharField[str, str] = models.CharField(max_length=1400, unique=True)
+    public_key: models.BinaryField[bytes, bytes] = models.BinaryField()
+    sign_count: models.PositiveBigIntegerField[int, int] = models.PositiveBigIntegerField(default=0)
+    transports: models.JSONField[list[str], list[str]] = models.JSONField(default=list, blank=True)
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(auto_now_add=True)
+    last_used_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        null=True, blank=True
+    )
+
+    def verify_token(self, token: Any) -> bool:
+        return (
+            False  # a passkey answers a WebAuthn challenge (confide/staff/passkeys.py), not a code
+        )
+
+    def __str__(self) -> str:
+        return f"Passkey {self.pk}"

@@ -79,15 +79,26 @@ trained = has_in_date_training
 # "Your work" is every signed-in member's landing page; it shows no personal data itself.
 rules.add_perm("workqueue.view_own_work", rules.is_authenticated)
 rules.add_perm("workqueue.claim", trained & is_tracer)
+rules.add_perm("tracing.follow_up", trained & is_call_handler)
 rules.add_perm("workqueue.work_item", trained & holds_work_item)
 rules.add_perm("cases.view_case", trained & (holds_case | (is_clinical & case_in_own_tier)))
 rules.add_perm("cases.work_case", trained & holds_case)
 rules.add_perm("workqueue.view_dashboard", is_supervisor)
 rules.add_perm("workqueue.reassign", trained & is_supervisor)
 rules.add_perm("people.search_population", trained & is_supervisor)
+# Likely matches show both people's details side by side: trained supervisors decide them.
+rules.add_perm("matching.review_matches", trained & is_supervisor)
 rules.add_perm("messaging.manage_templates", trained & is_supervisor)
 rules.add_perm("messaging.broadcast", trained & is_supervisor)
 rules.add_perm("staff.record_training", is_supervisor | is_administrator)
 rules.add_perm("staff.view_own_account", rules.is_authenticated)
 rules.add_perm("dpo.view_office", trained & is_dpo)
+# Anyone who may receive a request from outside records it (it is refused by default); only
+# the DPO approves, and the second approver is another DPO or an administrator.
+rules.add_perm(
+    "dpo.record_disclosure_request", trained & (is_dpo | is_supervisor | is_administrator)
+)
+rules.add_perm("dpo.second_approve_disclosure", trained & (is_dpo | is_administrator))
 rules.add_perm("demo.view_sent_mail", trained & (is_supervisor | is_administrator))
+# Import runs hold counts and (row, field, reason) errors only, never a submitted value.
+rules.add_perm("ingest.view_import_runs", is_supervisor)

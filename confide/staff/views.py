@@ -1,4 +1,5 @@
-"""Staff sign-in: email and password, then a second factor (TOTP) — set up on first sign-in."""
+"""Staff sign-in: email and password, then a second factor (TOTP, set up on first sign-in; or a
+passkey once added, see passkey_views.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from confide.staff.decorators import public
 from confide.staff.forms import CodeForm, SignInForm
 from confide.staff.models import StaffMember
 from confide.staff.otp import is_verified
+from confide.staff.passkey_views import passkey_sign_in_context
 from confide.staff.services import staff_contact_details
 
 NEXT = "confide_next"
@@ -88,7 +90,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             if allowed
             else "Too many wrong codes: wait a few seconds, then enter the code shown now",
         )
-    return render(request, "staff/two_factor.html", {"form": form})
+    return render(
+        request, "staff/two_factor.html", {"form": form, **passkey_sign_in_context(request, user)}
+    )
 
 
 @public

@@ -36,7 +36,7 @@ def contact_notification_personalisation(
     }
 
 
-def _channel_and_recipient(contact: PersonDetails, flags: set[str]) -> tuple[str, str] | None:
+def written_channel(contact: PersonDetails, flags: set[str]) -> tuple[str, str] | None:
     """The first written channel the person can be reached on that safeguarding allows."""
     if SafeguardingKind.PHONE_ONLY in flags:
         return None
@@ -55,7 +55,7 @@ def notify_contact(*, exposure: Exposure) -> Message | None:
     safeguarding flag), a call handler is asked to phone them instead, and None is returned."""
     contact = exposure.contact
     details = read_person(contact, by=None, purpose="notify a contact to self-isolate")
-    route = _channel_and_recipient(details, active_safeguarding(contact))
+    route = written_channel(details, active_safeguarding(contact))
     if route is None:
         if details.phone:
             from confide.workqueue.services import enqueue_contact_call

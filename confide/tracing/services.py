@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from confide.cases.models import Case
 from confide.cases.policy import contact_isolation_ends_on
+from confide.matching.services import match_people, queue_likely_matches
 from confide.people.details import PersonDetails, validate_person_details
 from confide.people.models import Person
-from confide.people.selectors import find_known_person
 from confide.people.services import create_person
 from confide.people.validation import check_event_date, normalise_postcode
 from confide.privacy.blind_index import IndexKind, blind_index
@@ -227,22 +227,21 @@ def record_named_contact(
     by: StaffMember | None,
     today: date | None = None,
 ) -> NamedContact:
-    """A contact a case names in interview: linked to the person we already hold (through
-    the blind indexes, see `find_known_person`) instead of a duplicate, or created; then the
-    exposure, which queues the contact's own notification.
+    """A contact a case names in interview: linked to the person we already hold (a sure
+    match, see confide.matching and `find_known_person`'s household rule) instead of a
+    duplicate, or created, with any likely match put to the supervisors' review queue; then
+    the exposure, which queues the contact's own notification.
 
     Raises ValidationError by field and saves nothing (no person either) if anything is wrong.
     """
     today = today or timezone.localdate()
     clean = validate_person_details(details, today=today)
     with transaction.atomic():
-        known = find_known_person(
-            given_name=clean.given_name,
-            nhs_number=clean.nhs_number,
-            phone=clean.phone,
-            email=clean.email,
-        )
+        match = match_people([clean])[0]
+        known = match.person
         contact = known or create_person(details=clean, today=today)
+        if known is None and match.likely:
+            queue_likely_matches(contact, match.likely, source="named contact")
         exposure = record_exposure(
             case=case,
             contact=contact,

@@ -4,13 +4,22 @@ from django.db import models
 
 from confide.cases.models import Case
 from confide.staff.models import StaffMember, Tier
-from confide.tracing.models import Exposure, Setting
+from confide.tracing.models import Exposure, FollowUp, Setting
 
 
 class WorkKind(models.TextChoices):
     CASE_INTERVIEW = "case_interview", "Interview a case"
     CONTACT_CALL = "contact_call", "Call a contact"
     SETTING_REVIEW = "setting_review", "Review a setting or cluster"
+    FOLLOW_UP = "follow_up", "Daily follow-up call"
+    CONTACT_SYMPTOMS = "contact_symptoms", "Call a contact who has symptoms"
+    SUPPORT_REFERRAL = "support_referral", "Refer a contact to local support"
+
+
+# Calls to a contact about their own isolation: the contact-call page serves them all.
+CONTACT_CALL_KINDS = frozenset(
+    {WorkKind.CONTACT_CALL, WorkKind.CONTACT_SYMPTOMS, WorkKind.SUPPORT_REFERRAL}
+)
 
 
 class WorkState(models.TextChoices):
@@ -37,6 +46,10 @@ class WorkItem(models.Model):
         Setting, on_delete=models.CASCADE, null=True, blank=True, related_name="work_items"
     )
     reason = models.CharField(max_length=200, blank=True)
+    # The day's check a follow-up item is for (its subject is still the exposure).
+    follow_up = models.ForeignKey(
+        FollowUp, on_delete=models.CASCADE, null=True, blank=True, related_name="work_items"
+    )
     available_at = models.DateTimeField(help_text="not offered before this (retry schedule)")
     claimed_by = models.ForeignKey(
         StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="work_items"

@@ -8,6 +8,7 @@ and left untouched longer than the claim timeout is offered again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -46,16 +47,49 @@ def _enqueue(*, kind: str, tier: int, priority: int, reason: str, **subject: obj
         return existing
     try:
         with transaction.atomic():
-            return WorkItem.objects.create(
-                kind=kind,
-                tier=tier,
-                priority=priority,
-                reason=reason[:200],
-                available_at=timezone.now(),
-                **subject,
-            )
+            item = _new_item(kind=kind, tier=tier, priority=priority, reason=reason, **subject)
+            item.save(force_insert=True)
+            return item
     except IntegrityError:
         return WorkItem.objects.get(kind=kind, state__in=open_states, **subject)
+
+
+def _new_item(*, kind: str, tier: int, priority: int, reason: str, **subject: object) -> WorkItem:
+    return WorkItem(
+        kind=kind,
+        tier=tier,
+        priority=priority,
+        reason=reason[:200],
+        available_at=timezone.now(),
+        **subject,
+    )
+
+
+def enqueue_case_interviews(*, cases: Sequence[Case], reason: str = "") -> int:
+    """Put many cases in their tiers' queues in one insert (imports), each at most once like
+    `enqueue_case_interview`: a case with an open item keeps it. Returns how many were added."""
+    items = [
+        _new_item(
+            kind=WorkKind.CASE_INTERVIEW,
+            tier=case.tier,
+            priority=PRIORITY_NORMAL,
+            reason=reason,
+            case=case,
+        )
+        for case in cases
+    ]
+    with transaction.atomic():
+        return len(WorkItem.objects.bulk_create(items, batch_size=500, ignore_conflicts=True))
+
+
+def cancel_case_interview(*, case: Case) -> int:
+    """Take a case's open interview out of the queue (the case was closed before anyone
+    worked it). Returns how many items were cancelled."""
+    return WorkItem.objects.filter(
+        kind=WorkKind.CASE_INTERVIEW,
+        case=case,
+        state__in=[WorkState.WAITING, WorkState.CLAIMED],
+    ).update(state=WorkState.CANCELLED, completed_at=timezone.now())
 
 
 def enqueue_case_interview(
@@ -82,6 +116,14 @@ def enqueue_contact_call(*, exposure: Exposure, reason: str) -> WorkItem:
     )
 
 
+def enqueue_contact_work(
+    *, exposure: Exposure, kind: str, tier: int, reason: str, priority: int = PRIORITY_NORMAL
+) -> WorkItem:
+    """Work about a contact in isolation that a daily follow-up raised (symptoms to a
+    clinician, support to a call handler); once per contact and kind while it is open."""
+    return _enqueue(kind=kind, tier=tier, priority=priority, reason=reason, exposure=exposure)
+
+
 def enqueue_setting_review(*, setting: Setting, reason: str) -> WorkItem:
     """A setting or cluster for local health protection (tier 1)."""
     return _enqueue(
@@ -105,13 +147,14 @@ def current_claim(tracer: StaffMember, *, now: datetime | None = None) -> WorkIt
     )
 
 
-def _claimable(tier: int, now: datetime) -> QuerySet[WorkItem]:
+def _claimable(tier: int, now: datetime, kind: str | None = None) -> QuerySet[WorkItem]:
     stale = now - claim_timeout()
-    return WorkItem.objects.filter(
+    items = WorkItem.objects.filter(
         Q(state=WorkState.WAITING) | Q(state=WorkState.CLAIMED, claimed_at__lt=stale),
         tier=tier,
         available_at__lte=now,
     )
+    return items if kind is None else items.filter(kind=kind)
 
 
 def _assign_case(
@@ -133,8 +176,11 @@ def _assign_case(
         )
 
 
-def claim_next(*, tracer: StaffMember, now: datetime | None = None) -> WorkItem | None:
-    """Give the tracer the next item of their tier, or the one they already hold.
+def claim_next(
+    *, tracer: StaffMember, now: datetime | None = None, kind: str | None = None
+) -> WorkItem | None:
+    """Give the tracer the next item of their tier (of `kind`, if given), or the one they
+    already hold.
 
     Exactly one tracer gets each item, whatever the concurrency.
     """
@@ -146,7 +192,7 @@ def claim_next(*, tracer: StaffMember, now: datetime | None = None) -> WorkItem 
         return held
     with transaction.atomic():
         item = (
-            _claimable(tracer.tier, now)
+            _claimable(tracer.tier, now, kind)
             .select_for_update(skip_locked=True)
             .order_by("priority", "available_at", "pk")
             .first()

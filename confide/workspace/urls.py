@@ -1,6 +1,6 @@
 from django.urls import path
 
-from confide.workspace import views
+from confide.workspace import follow_up_views, views
 
 app_name = "workspace"
 urlpatterns = [
@@ -14,6 +14,13 @@ urlpatterns = [
     path("work/items/<int:item_id>/safeguarding/", views.safeguarding, name="safeguarding"),
     path("work/items/<int:item_id>/complete/", views.complete, name="complete"),
     path("work/items/<int:item_id>/hand-back/", views.hand_back, name="hand_back"),
+    path("work/follow-ups/", follow_up_views.follow_ups, name="follow_ups"),
+    path(
+        "work/follow-ups/next/",
+        follow_up_views.claim_next_follow_up,
+        name="claim_next_follow_up",
+    ),
+    path("work/follow-ups/<int:item_id>/", follow_up_views.follow_up, name="follow_up"),
     path("supervise/", views.dashboard, name="dashboard"),
     path("supervise/items/<int:item_id>/reassign/", views.reassign, name="reassign"),
     path("supervise/search/", views.population_search, name="search"),

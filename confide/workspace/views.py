@@ -28,7 +28,7 @@ from confide.staff.models import StaffMember, Tier
 from confide.staff.selectors import has_in_date_data_protection_training
 from confide.tracing.models import SettingKind
 from confide.tracing.services import record_named_contact, record_setting_visit
-from confide.workqueue.models import CallOutcome, WorkItem, WorkKind, WorkState
+from confide.workqueue.models import CONTACT_CALL_KINDS, CallOutcome, WorkItem, WorkKind, WorkState
 from confide.workqueue.services import (
     claim_next,
     complete_contact_call,
@@ -40,6 +40,7 @@ from confide.workqueue.services import (
     release_item,
 )
 from confide.workspace import selectors
+from confide.workspace.follow_up_selectors import follow_ups_today
 from confide.workspace.forms import (
     CompleteInterviewForm,
     ContactForm,
@@ -153,7 +154,7 @@ def _render_item(
         page = selectors.case_interview_page(item=item, by=member)
         context.update(page=page, script=f"workspace/scripts/case_interview_tier_{item.tier}.html")
         template = "workspace/item_case_interview.html"
-    elif item.kind == WorkKind.CONTACT_CALL:
+    elif item.kind in CONTACT_CALL_KINDS:
         context.update(page=selectors.contact_call_page(item=item, by=member))
         template = "workspace/item_contact_call.html"
     else:
@@ -165,13 +166,15 @@ def _render_item(
 @requires("workqueue.work_item", target=_item)
 @require_safe
 def item_page(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
+    if item.kind == WorkKind.FOLLOW_UP:
+        return redirect("workspace:follow_up", item_id=item.pk)
     return _render_item(request, item)
 
 
 @requires("workqueue.work_item", target=_item)
 @require_POST
 def record_call_attempt(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
-    if item.kind == WorkKind.SETTING_REVIEW:
+    if item.kind in (WorkKind.SETTING_REVIEW, WorkKind.FOLLOW_UP):
         raise Http404
     form = RecordCallForm(request.POST, prefix="call")
     if not form.is_valid():
@@ -331,12 +334,14 @@ def complete(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse
             return _render_item(request, item, complete_form=form)
         complete_item(item=item, by=member, outcome=form.outcome_text())
         messages.success(request, "Interview completed")
-    elif item.kind == WorkKind.CONTACT_CALL:
+    elif item.kind in CONTACT_CALL_KINDS:
         complete_contact_call(item=item, by=member)
         messages.success(request, "Call completed")
-    else:
+    elif item.kind == WorkKind.SETTING_REVIEW:
         complete_item(item=item, by=member)
         messages.success(request, "Setting review completed")
+    else:  # a follow-up is finished by recording its check-in
+        raise Http404
     return redirect("workspace:your_work")
 
 
@@ -382,6 +387,7 @@ def _dashboard(
             "claimed": rows,
             "show_names": show_names,
             "can_search": member.has_perm("people.search_population"),
+            "follow_ups": follow_ups_today(),
             "error_form": failed_form,
             "failed_item": failed_item,
         },

@@ -106,6 +106,15 @@ def test_sign_in_page(live_server: LiveServer, page: Page, axe_check: Check) -> 
     axe_check(page)
 
 
+def test_public_statistics_page(
+    live_server: LiveServer, page: Page, axe_check: Check, case: Case
+) -> None:
+    """Public, no sign-in: tables, the server-drawn chart and a suppressed [c] cell."""
+    open_page(page, live_server.url + "/statistics/", heading="Weekly contact tracing statistics")
+    expect(page.locator("svg.app-chart")).to_be_visible()
+    axe_check(page)
+
+
 def sign_in_with_password(page: Page, url: str) -> None:
     page.goto(url + "/sign-in/")
     page.get_by_label("Email address").fill(EMAIL)

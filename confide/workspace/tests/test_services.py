@@ -101,3 +101,42 @@ def test_a_named_contact_that_fails_validation_leaves_no_person_behind():
 
     assert "last_contact" in raised.value.message_dict
     assert case.person.__class__.objects.count() == people
+
+
+def test_a_named_contact_who_may_be_someone_we_hold_is_created_and_put_to_review():
+    from confide.matching.models import MatchReview
+
+    today = date(2021, 1, 11)
+    held = create_person(
+        details=PersonDetails(
+            given_name="Amelia",
+            family_name="Hartley-Jones",
+            date_of_birth=date(1984, 3, 12),
+            address="14 Kestrel Road, Oldham",
+            postcode="OL1 3AB",
+        ),
+        today=today,
+    )
+    case = CaseFactory.create()
+
+    named = record_named_contact(
+        case=case,
+        details=PersonDetails(
+            given_name="Amelai",
+            family_name="Hartley Jones",
+            date_of_birth=date(1984, 3, 21),
+            address="14 Kestrel Rd, Oldham",
+            postcode="OL1 3AD",
+            phone="07700 900555",
+        ),
+        last_contact=today - timedelta(days=2),
+        proximity="close",
+        by=None,
+        today=today,
+    )
+
+    assert not named.linked_to_known_person
+    contact = named.exposure.contact
+    assert contact != held
+    pairs = {frozenset(pair) for pair in MatchReview.objects.values_list("person", "candidate")}
+    assert frozenset({contact.pk, held.pk}) in pairs

@@ -1,0 +1,44 @@
+"""Finding the Person a result belongs to, for a whole batch at once.
+
+Matching is the matching app's business (`confide.matching.services`: deterministic on blind
+indexes, probabilistic on keyed encodings, likely matches to review). Ingest asks it about a
+batch, links sure matches and creates the rest (`people.services.save_people` indexes them for
+matching in the same transaction).
+
+Within one batch, two rows for the same new person become one Person: rows with the same NHS
+number, or with exactly the same details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from confide.matching import services as matching
+from confide.matching.services import LikelyMatch
+from confide.people.details import PersonDetails
+from confide.people.models import Person
+
+
+@dataclass(frozen=True)
+class Link:
+    """A sure match to link to (or None: create a person), and likely matches for review."""
+
+    person: Person | None
+    likely: tuple[LikelyMatch, ...] = ()
+
+
+def find_people(details: Sequence[PersonDetails]) -> list[Link]:
+    return [Link(person=o.person, likely=o.likely) for o in matching.match_people(details)]
+
+
+def queue_likely_matches(person: Person, likely: Sequence[LikelyMatch], *, source: str) -> None:
+    if likely:
+        matching.queue_likely_matches(person, likely, source=source)
+
+
+def same_new_person_key(details: PersonDetails) -> object:
+    """Rows of one batch with equal keys are one new person."""
+    if details.nhs_number:
+        return ("nhs_number", details.nhs_number)
+    return ("details", details)

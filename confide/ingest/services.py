@@ -1,0 +1,403 @@
+"""Importing lab results: CSV files and FHIR Bundles, in batches, idempotent, row by row.
+
+Every result is validated first (`rows.validate_result`); a batch of valid results is then
+written in one transaction: people found or created, results, cases opened under the policy in
+force, interviews queued, cases closed by a negative. A bad row is rejected with its reasons
+and nothing of it is written; the good rows around it are imported. Re-sending a result (same
+lab, same lab result id) changes nothing and counts as a duplicate.
+
+Episodes (docs/ingest.md): a positive opens a case unless the person already has a case that
+is not closed whose specimen date is within the policy's case isolation period of this one
+(the same episode: the result is recorded, no second case). A negative taken on the day of,
+or up to CONFIRMATORY_TEST_DAYS after, the specimen of a case nobody has started work on
+(status new) closes that case and takes it out of the queue; otherwise it is just recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model
+from django.utils import timezone
+
+from confide.cases.models import Case, CaseStatus, Policy, ResultOutcome, TestResult
+from confide.cases.policy import policy_in_force
+from confide.cases.services import NewCase, open_cases, transition_case
+from confide.ingest import linkage
+from confide.ingest.csv_format import UnreadableFile, read_csv
+from confide.ingest.fhir_format import read_bundle, read_fhir_file
+from confide.ingest.models import ImportFormat, ImportRowError, ImportRun, ImportStatus
+from confide.ingest.rows import RowError, SubmittedResult, ValidResult, validate_result
+from confide.people.details import PersonDetails
+from confide.people.models import Person
+from confide.people.services import build_person, save_people
+from confide.workqueue.services import cancel_case_interview, enqueue_case_interviews
+
+__all__ = [
+    "IngestReport",
+    "ResultStatus",
+    "RowError",
+    "UnreadableFile",
+    "ingest_csv",
+    "ingest_fhir_bundle",
+    "ingest_fhir_file",
+    "result_status",
+]
+
+BATCH_SIZE = 1_000
+# The report a caller gets back lists at most this many errors (a million-row file could have a
+# million); the run's error report (ImportRowError, the CSV download) holds every one.
+MAX_REPORTED_ERRORS = 1_000
+# A negative test this many days after a positive one's specimen, before anyone has worked the
+# case, is the confirmatory test that rules the case out (England, 2021: a confirmatory PCR
+# within 2 days of a positive lateral flow test). Placeholder until Policy carries it.
+CONFIRMATORY_TEST_DAYS = 2
+NEGATIVE_CLOSES_REASON = "negative confirmatory test"
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    run_reference: uuid.UUID
+    received: int
+    imported: int
+    duplicates: int
+    positives: int
+    negatives: int
+    cases_opened: int
+    cases_closed: int
+    errors: tuple[RowError, ...]
+    # Rows rejected (a row can have several errors); `errors` stops at MAX_REPORTED_ERRORS.
+    rejected: int = 0
+
+
+@dataclass(frozen=True)
+class ResultStatus:
+    """What an API client may know about a result it sent: no personal data."""
+
+    lab_code: str
+    lab_result_id: str
+    outcome: str
+    specimen_date: date
+    received_at: datetime
+    case_reference: uuid.UUID | None
+    case_status: str | None
+
+
+@dataclass
+class _Tally:
+    received: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    positives: int = 0
+    negatives: int = 0
+    cases_opened: int = 0
+    cases_closed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    COUNTS = (
+        "received",
+        "imported",
+        "duplicates",
+        "rejected",
+        "positives",
+        "negatives",
+        "cases_opened",
+        "cases_closed",
+    )
+
+    def add(self, other: _Tally) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        room = MAX_REPORTED_ERRORS - len(self.errors)
+        self.errors.extend(other.errors[:room])
+
+
+# -- entry points ---------------------------------------------------------------------------
+
+
+def ingest_csv(
+    stream: TextIO, *, source: str, progress: Progress | None = None, lab_code: str = ""
+) -> IngestReport:
+    """Import a CSV (docs/ingest.md) read as a stream. `lab_code` is the lab of every row
+    when the file has no lab_code column. Raises UnreadableFile if the file as a whole
+    cannot be read (rows imported before that point stay imported)."""
+    run = _start_run(source=source, format=ImportFormat.CSV, lab_code=lab_code)
+    return _ingest(read_csv(stream, default_lab_code=lab_code), run=run, progress=progress)
+
+
+def ingest_fhir_bundle(bundle: Mapping[str, Any], *, lab_code: str, source: str) -> IngestReport:
+    """Import one FHIR R4 Bundle (transaction, batch or collection) from `lab_code`."""
+    run = _start_run(source=source, format=ImportFormat.FHIR, lab_code=lab_code)
+    return _ingest(read_bundle(bundle, lab_code=lab_code), run=run, progress=None)
+
+
+def ingest_fhir_file(
+    path: str | Path, *, lab_code: str, source: str, progress: Progress | None = None
+) -> IngestReport:
+    """Import a file holding one Bundle (JSON) or one Bundle per line (NDJSON, streamed)."""
+    run = _start_run(source=source, format=ImportFormat.FHIR, lab_code=lab_code)
+    return _ingest(read_fhir_file(Path(path), lab_code=lab_code), run=run, progress=progress)
+
+
+def result_status(*, lab_code: str, lab_result_id: str) -> ResultStatus | None:
+    result = (
+        TestResult.objects.filter(lab_code=lab_code, lab_result_id=lab_result_id)
+        .select_related("case")
+        .first()
+    )
+    if result is None:
+        return None
+    case: Case | None = getattr(result, "case", None)
+    return ResultStatus(
+        lab_code=result.lab_code,
+        lab_result_id=result.lab_result_id,
+        outcome=result.outcome,
+        specimen_date=result.specimen_date,
+        received_at=result.received_at,
+        case_reference=case.reference if case else None,
+        case_status=case.status if case else None,
+    )
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def _start_run(*, source: str, format: str, lab_code: str) -> ImportRun:
+    return ImportRun.objects.create(
+        source=" ".join(source.split())[:100], format=format, lab_code=lab_code[:64]
+    )
+
+
+def _batches(items: Iterable[SubmittedResult]) -> Iterator[list[SubmittedResult]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, BATCH_SIZE)):
+        yield batch
+
+
+def _ingest(
+    results: Iterable[SubmittedResult], *, run: ImportRun, progress: Progress | None
+) -> IngestReport:
+    today = timezone.localdate()
+    total = _Tally()
+    try:
+        for batch in _batches(results):
+            total.add(_ingest_batch(batch, run=run, today=today))
+            if progress is not None:
+                progress(total.received)
+    except UnreadableFile as exc:
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportStatus.FAILED, failure=str(exc)[:300], finished_at=timezone.now()
+        )
+        raise
+    except BaseException:
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportStatus.FAILED,
+            failure="The import stopped unexpectedly; rows before that point were imported.",
+            finished_at=timezone.now(),
+        )
+        raise
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportStatus.COMPLETED, finished_at=timezone.now()
+    )
+    return IngestReport(
+        run_reference=run.reference,
+        received=total.received,
+        imported=total.imported,
+        duplicates=total.duplicates,
+        positives=total.positives,
+        negatives=total.negatives,
+        cases_opened=total.cases_opened,
+        cases_closed=total.cases_closed,
+        errors=tuple(total.errors),
+        rejected=total.rejected,
+    )
+
+
+def _ingest_batch(batch: Sequence[SubmittedResult], *, run: ImportRun, today: date) -> _Tally:
+    tally = _Tally(received=len(batch))
+    valid: list[ValidResult] = []
+    seen: set[tuple[str, str]] = set()
+    for submitted in batch:
+        checked = validate_result(submitted, today=today)
+        if isinstance(checked, list):
+            tally.rejected += 1
+            tally.errors.extend(checked)
+            continue
+        key = (checked.lab_code, checked.lab_result_id)
+        if key in seen:  # the same result twice in one file
+            tally.duplicates += 1
+            continue
+        seen.add(key)
+        valid.append(checked)
+    try:
+        written = _write_batch(valid, run=run, tally=tally, today=today)
+    except IntegrityError:
+        # Another import wrote some of these results since we looked: the whole batch was
+        # rolled back, so look again (they are duplicates now) and write the rest.
+        written = _write_batch(valid, run=run, tally=tally, today=today)
+    return written
+
+
+def _write_batch(
+    valid: Sequence[ValidResult], *, run: ImportRun, tally: _Tally, today: date
+) -> _Tally:
+    out = _Tally(
+        received=tally.received,
+        rejected=tally.rejected,
+        duplicates=tally.duplicates,
+        errors=list(tally.errors),
+    )
+    with transaction.atomic():
+        fresh = _not_yet_received(valid)
+        out.duplicates += len(valid) - len(fresh)
+        people = _people_for(fresh, source=f"import {run.reference}", today=today)
+        results = TestResult.objects.bulk_create(
+            [
+                TestResult(
+                    lab_code=r.lab_code,
+                    lab_result_id=r.lab_result_id,
+                    person=person,
+                    outcome=r.outcome,
+                    specimen_date=r.specimen_date,
+                    test_code=r.test_code,
+                )
+                for r, person in zip(fresh, people, strict=True)
+            ],
+            batch_size=500,
+        )
+        out.imported = len(results)
+        out.positives = sum(r.outcome == ResultOutcome.POSITIVE for r in fresh)
+        out.negatives = sum(r.outcome == ResultOutcome.NEGATIVE for r in fresh)
+        out.cases_opened, out.cases_closed = _apply_to_cases(fresh, results, today=today)
+        ImportRowError.objects.bulk_create(
+            [
+                ImportRowError(run=run, row=e.row, field=e.field[:100], reason=e.reason[:300])
+                for e in out.errors
+            ],
+            batch_size=500,
+        )
+        ImportRun.objects.filter(pk=run.pk).update(
+            **{name: F(name) + getattr(out, name) for name in _Tally.COUNTS}
+        )
+    return out
+
+
+def _not_yet_received(valid: Sequence[ValidResult]) -> list[ValidResult]:
+    by_lab: dict[str, list[str]] = {}
+    for r in valid:
+        by_lab.setdefault(r.lab_code, []).append(r.lab_result_id)
+    known: set[tuple[str, str]] = set()
+    for lab, ids in by_lab.items():
+        known.update(
+            (lab, found)
+            for found in TestResult.objects.filter(lab_code=lab, lab_result_id__in=ids).values_list(
+                "lab_result_id", flat=True
+            )
+        )
+    return [r for r in valid if (r.lab_code, r.lab_result_id) not in known]
+
+
+def _people_for(fresh: Sequence[ValidResult], *, source: str, today: date) -> list[Person]:
+    """The Person of each result: a sure match, else one new Person per distinct new person
+    in the batch (saved, and indexed for matching by `save_people`, in the caller's
+    transaction)."""
+    details = [r.person for r in fresh]
+    links = linkage.find_people(details)
+    new: dict[object, tuple[Person, PersonDetails]] = {}
+    unsaved = []
+    people: list[Person] = []
+    for link, person_details in zip(links, details, strict=True):
+        if link.person is not None:
+            people.append(link.person)
+            continue
+        key = linkage.same_new_person_key(person_details)
+        if key not in new:
+            built = build_person(person_details, today=today)
+            unsaved.append(built)
+            new[key] = (built.person, person_details)
+        people.append(new[key][0])
+    if unsaved:
+        save_people(unsaved)  # also indexes them for matching, in this transaction
+        for built in unsaved:
+            _forget_reverse_cache(Person, "data_key", built.data_key)
+    for link, person in zip(links, people, strict=True):
+        linkage.queue_likely_matches(person, link.likely, source=source)
+    return people
+
+
+def _forget_reverse_cache(model: type[Model], one_to_one: str, target: Model | None) -> None:
+    """Setting a one-to-one field makes the two instances cache each other: a reference cycle
+    that only Python's cycle collector frees, late (a full collection takes a third of a second
+    here). Dropping the reverse side lets a batch's instances go as soon as it is written, so
+    memory stays flat whatever the file size."""
+    relation = model._meta.get_field(one_to_one).remote_field
+    if relation is not None and target is not None and relation.is_cached(target):
+        relation.delete_cached_value(target)
+
+
+def _apply_to_cases(
+    fresh: Sequence[ValidResult], results: Sequence[TestResult], *, today: date
+) -> tuple[int, int]:
+    """Open a case for each positive of a new episode and close cases a negative rules out.
+    Returns (opened, closed)."""
+    person_ids = {result.person_id for result in results}
+    open_by_person: dict[int, list[Case]] = {}
+    for case in (
+        Case.objects.filter(person_id__in=person_ids)
+        .exclude(status=CaseStatus.CLOSED)
+        .order_by("specimen_date", "pk")
+    ):
+        open_by_person.setdefault(case.person_id, []).append(case)
+    policies: dict[date, Policy] = {}
+    to_open: list[NewCase] = []
+    # Specimen dates of the episodes this batch opens, per person.
+    opening: dict[int, list[date]] = {}
+    to_close: list[Case] = []
+    for r, result in zip(fresh, results, strict=True):
+        person_id = result.person_id
+        if r.outcome == ResultOutcome.POSITIVE:
+            if r.specimen_date not in policies:
+                policies[r.specimen_date] = policy_in_force(r.specimen_date)
+            window = timedelta(days=policies[r.specimen_date].case_isolation_days)
+            episodes = [c.specimen_date for c in open_by_person.get(person_id, [])]
+            episodes += opening.get(person_id, [])
+            if any(abs(r.specimen_date - day) <= window for day in episodes):
+                continue  # the same episode: recorded, no second case
+            opening.setdefault(person_id, []).append(r.specimen_date)
+            to_open.append(
+                NewCase(
+                    person=result.person,
+                    specimen_date=r.specimen_date,
+                    date_of_birth=r.person.date_of_birth,
+                    symptom_onset=r.symptom_onset,
+                    test_result=result,
+                )
+            )
+        elif r.outcome == ResultOutcome.NEGATIVE:
+            to_close.extend(
+                case
+                for case in open_by_person.get(person_id, [])
+                if case.status == CaseStatus.NEW
+                and case not in to_close
+                and timedelta(0)
+                <= r.specimen_date - case.specimen_date
+                <= timedelta(days=CONFIRMATORY_TEST_DAYS)
+            )
+    opened = open_cases(to_open, today=today)
+    for case in opened:
+        _forget_reverse_cache(Case, "test_result", case.test_result)
+    enqueue_case_interviews(cases=opened, reason="positive result")
+    for case in to_close:
+        transition_case(case=case, to=CaseStatus.CLOSED, by=None, reason=NEGATIVE_CLOSES_REASON)
+        cancel_case_interview(case=case)
+    return len(opened), len(to_close)
