@@ -29,8 +29,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(VENV)/.installed-run node_modules/.installed
-install-dev: $(VENV)/.installed-dev node_modules/.installed
+# Translations: the .po files are the source; babel (a Python dependency) compiles them, so no
+# GNU gettext is needed. The .mo files are built, never committed (see .gitignore).
+LOCALE_MO := $(patsubst %.po,%.mo,$(wildcard confide/*/locale/*/LC_MESSAGES/django.po))
+%.mo: %.po | $(VENV)/.installed-run
+	$(BIN)/pybabel --quiet compile --use-fuzzy -i $< -o $@
+
+install: $(VENV)/.installed-run node_modules/.installed $(LOCALE_MO)
+install-dev: $(VENV)/.installed-dev node_modules/.installed $(LOCALE_MO)
 
 # Debian's Chromium for the browser tests (Playwright never downloads a browser here).
 browser:
@@ -47,6 +53,7 @@ run: install
 	@mkdir -p var
 	$(BIN)/confide keys init --demo --if-missing
 	$(BIN)/confide migrate --no-input -v 0
+	$(BIN)/confide keys migrate-epochs
 	$(BIN)/confide collectstatic --no-input -v 0
 	$(BIN)/confide demo --cases $(CASES)
 	@echo "Starting the background worker and the web server on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"

@@ -32,9 +32,13 @@ def test_key_ring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     write_key_ring(path, KeyRing.generate(demo=True))
     original = settings.CONFIDE_KEYS_FILE
     settings.CONFIDE_KEYS_FILE = path
+    # Retention epochs beside the test ring, never a developer's own CONFIDE_EPOCH_KEYS_FILE.
+    original_epochs = settings.CONFIDE_EPOCH_KEYS_FILE
+    settings.CONFIDE_EPOCH_KEYS_FILE = ""
     reset_master_keys_cache()
     yield path
     settings.CONFIDE_KEYS_FILE = original
+    settings.CONFIDE_EPOCH_KEYS_FILE = original_epochs
     reset_master_keys_cache()
 
 
@@ -45,6 +49,7 @@ REFERENCE_DATA_MIGRATIONS = (
     "confide.cases.migrations.0003_england_2020_policies",
     "confide.messaging.migrations.0003_default_templates",
     "confide.messaging.migrations.0004_book_a_test_templates",
+    "confide.public.migrations.0002_verification_code_templates",
 )
 
 

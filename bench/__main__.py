@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DATABASE = "confide_bench"
+# CONFIDE_BENCH_DATABASE lets engineers sharing one server each bench in their own database.
+BENCH_DATABASE = os.environ.get("CONFIDE_BENCH_DATABASE", "confide_bench")
 # Each name is a module of this package with `run(progress, *, machine, quick, profile_dir)`
 # returning {block name: markdown}; `--only NAME` runs one of them.
-BENCHMARKS = ("messaging", "matching", "ingest")
+BENCHMARKS = ("messaging", "matching", "ingest", "load", "growth")
 KEY_ENVIRONMENT = ("CONFIDE_MASTER_KEYS", "CONFIDE_ACTIVE_MASTER_KEY", "CONFIDE_INDEX_KEY")
 
 
@@ -98,7 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of timed calls here")
     parser.add_argument("--no-write", action="store_true", help="print figures only")
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only these")
+    parser.add_argument(
+        "--max", type=int, help="growth: the largest number of cases (default 100000)"
+    )
     args = parser.parse_args(argv)
+    if args.max:
+        os.environ["CONFIDE_BENCH_GROWTH_MAX"] = str(args.max)
     database_url = os.environ.get("DATABASE_URL", "sqlite:///")
 
     with bench_world(database_url):

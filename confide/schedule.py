@@ -50,6 +50,12 @@ def _purge_api_bookkeeping() -> None:
     forget_departed_workers()
 
 
+def _requeue_abandoned_tasks() -> None:
+    from confide.task_recovery import requeue_abandoned_tasks
+
+    requeue_abandoned_tasks()
+
+
 def _detect_breaches() -> None:
     from confide.dpo.detectors import run_detectors
 
@@ -60,6 +66,12 @@ def _detect_audit_chain_break() -> None:
     from confide.dpo.detectors import detect_audit_chain_break
 
     detect_audit_chain_break(now=timezone.now())
+
+
+def _queue_unfinished_self_service() -> None:
+    from confide.public.periodic import sweep_self_service
+
+    sweep_self_service()
 
 
 @dataclass
@@ -85,7 +97,11 @@ class Ticker:
             Every(timedelta(hours=24), _sweep_retention),
             # `/readyz` reports a worker as seen when this ran in the last two minutes.
             Every(timedelta(seconds=30), _worker_heartbeat),
+            # Tasks a killed worker was running (confide/task_recovery.py).
+            Every(timedelta(seconds=30), _requeue_abandoned_tasks),
             Every(timedelta(minutes=10), _purge_api_bookkeeping),
+            # Cases who did not finish giving contacts online go to a tracer (confide.public).
+            Every(timedelta(minutes=5), _queue_unfinished_self_service),
         ]
     )
 

@@ -7,6 +7,7 @@ Environment variables:
     CONFIDE_ENV             "development" (default) or "production"
     CONFIDE_DEBUG           "1" to turn on Django's debug pages (refused in production)
     CONFIDE_KEYS_FILE       the key ring file (default: CONFIDE_DATA_DIR/keys/keyring.json)
+    CONFIDE_EPOCH_KEYS_FILE the retention epoch store (default: epochs.json beside the key ring)
     CONFIDE_MASTER_KEYS     instead of a key file: "1:<base64>,2:<base64>"
     CONFIDE_ACTIVE_MASTER_KEY   version used for new wrapping when keys come from the environment
     CONFIDE_INDEX_KEY       base64 blind-index key when keys come from the environment
@@ -91,11 +92,16 @@ INSTALLED_APPS = [
     "confide.dpo",
     "confide.demo",
     "confide.statistics",
+    "confide.public",
+    "confide.support",
     "confide.web",
 ]
 
 MIDDLEWARE = [
+    # First: times and logs every request (static files too), adds the request id.
+    "confide.observability.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,29 +225,75 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script or style anywhere (GOV.UK Frontend's `js-enabled` snippet is a file,
+# web/js-enabled.js), so no nonce or hash is needed and none is allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = os.environ.get("CONFIDE_SSL_REDIRECT", "1") == "1"
+    # Load balancers and Prometheus probe app servers directly over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # A claimed queue item left untouched this long is offered to the next tracer.
 CONFIDE_CLAIM_TIMEOUT_MINUTES = int(os.environ.get("CONFIDE_CLAIM_TIMEOUT_MINUTES", "30"))
+# A new case has this long to give their contacts online before a tracer calls (confide.public).
+CONFIDE_SELF_SERVICE_HOURS = int(os.environ.get("CONFIDE_SELF_SERVICE_HOURS", "24"))
 
 CONFIDE_KEYS_FILE = Path(
     os.environ.get("CONFIDE_KEYS_FILE", DATA_DIR / "keys" / "keyring.json")
 ).resolve()
+# Retention epoch keys (docs/architecture.md): a file every server shares, never in the
+# database; empty means `epochs.json` beside the key ring file.
+CONFIDE_EPOCH_KEYS_FILE = os.environ.get("CONFIDE_EPOCH_KEYS_FILE", "")
 
+# JSON lines in production (one object per line, with the request id); plain text by default
+# in development. Either way no path, query string or personal value is logged by our code.
+CONFIDE_LOG_FORMAT = os.environ.get("CONFIDE_LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "confide.observability.logs.RequestIdFilter"},
+        "without_path": {"()": "confide.observability.logs.WithoutRequestPath"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "confide.observability.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CONFIDE_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["without_path"]},
+        "django.server": {"filters": ["without_path"]},
+    },
 }
+# Prometheus scrapes /metrics with this bearer token; unset, /metrics answers 404.
+CONFIDE_METRICS_TOKEN = os.environ.get("CONFIDE_METRICS_TOKEN", "")
 
 # --- Messaging -------------------------------------------------------------------------------
 # Every email, from Confide or from any library, goes through the one-recipient backend, which
@@ -306,3 +358,14 @@ CONFIDE_MESSAGE_RATE_PER_SECOND = {
     "email": float(os.environ.get("CONFIDE_EMAIL_RATE_PER_SECOND", "0")),
     "sms": float(os.environ.get("CONFIDE_SMS_RATE_PER_SECOND", "0")),
 }
+# Isolation support payments (confide/support; docs/support.md). England's 2020 scheme: £500.
+CONFIDE_SUPPORT_PAYMENT_PENCE = int(os.environ.get("CONFIDE_SUPPORT_PAYMENT_PENCE", "50000"))
+CONFIDE_SUPPORT_EVIDENCE_MAX_BYTES = int(
+    os.environ.get("CONFIDE_SUPPORT_EVIDENCE_MAX_BYTES", str(5 * 1024 * 1024))
+)
+# Claims are accepted up to this many days after isolation starts (England 2020: 42).
+CONFIDE_SUPPORT_CLAIM_WINDOW_DAYS = int(os.environ.get("CONFIDE_SUPPORT_CLAIM_WINDOW_DAYS", "42"))
+# Where requests for practical help (food, medicine) are routed: the local support contact.
+CONFIDE_SUPPORT_LOCAL_CONTACT = os.environ.get(
+    "CONFIDE_SUPPORT_LOCAL_CONTACT", "Your local council’s self-isolation support team"
+)

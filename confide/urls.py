@@ -11,4 +11,7 @@ urlpatterns = [
     path("", include("confide.demo.urls")),
     path("", include("confide.api.urls")),
     path("", include("confide.statistics.urls")),
+    path("", include("confide.support.urls")),
+    path("", include("confide.public.urls")),
+    path("", include("confide.observability.urls")),
 ]

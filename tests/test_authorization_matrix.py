@@ -78,6 +78,7 @@ HEALTH_PROTECTION = "health_protection"
 SUPERVISOR = "supervisor"
 DPO = "dpo"
 ADMINISTRATOR = "administrator"
+SUPPORT_OFFICER = "support_officer"
 UNTRAINED_CLINICIAN = "untrained_clinician"
 UNTRAINED_SUPERVISOR = "untrained_supervisor"
 NO_SECOND_FACTOR = "clinician_without_second_factor"
@@ -91,6 +92,7 @@ ROLES: dict[str, RoleSpec] = {
     SUPERVISOR: RoleSpec(Role.SUPERVISOR),
     DPO: RoleSpec(Role.DATA_PROTECTION_OFFICER),
     ADMINISTRATOR: RoleSpec(Role.ADMINISTRATOR),
+    SUPPORT_OFFICER: RoleSpec(Role.SUPPORT_OFFICER),
     UNTRAINED_CLINICIAN: RoleSpec(Role.CLINICIAN, trained=False),
     UNTRAINED_SUPERVISOR: RoleSpec(Role.SUPERVISOR, trained=False),
     NO_SECOND_FACTOR: RoleSpec(Role.CLINICIAN, second_factor=False),
@@ -343,6 +345,44 @@ def subject_access_request(actor: Actor, variant: str) -> dict[str, Any]:
     return {"reference": request.reference}
 
 
+def support_application(actor: Actor, variant: str) -> dict[str, Any]:
+    """A contact's application for a support payment, sent and waiting for review, with one
+    evidence file (the same for both variants: nobody holds an application)."""
+    from confide.support.tests.factories import isolating_contact, submitted_application
+
+    application = submitted_application(isolating_contact())
+    return {"reference": application.reference}
+
+
+def support_evidence(actor: Actor, variant: str) -> dict[str, Any]:
+    from confide.support.models import SupportApplication
+
+    reference = support_application(actor, variant)["reference"]
+    evidence = SupportApplication.objects.get(reference=reference).evidence.get()
+    return {"reference": reference, "evidence_id": evidence.pk}
+
+
+def practical_help_request(actor: Actor, variant: str) -> dict[str, Any]:
+    """A contact's request for help with food, not yet handled."""
+    from confide.support.periods import isolation_period_for
+    from confide.support.services import request_practical_help
+    from confide.support.tests.factories import contact_visitor, isolating_contact
+
+    period = isolation_period_for(contact_visitor(isolating_contact()))
+    assert period is not None
+    request = request_practical_help(period=period, kind="food", details="Groceries")
+    return {"reference": request.reference}
+
+
+def unknown_link(actor: Actor, variant: str) -> dict[str, Any]:
+    """A self-service link token that was never issued."""
+    return {"token": "never-issued-token"}
+
+
+def welsh(actor: Actor, variant: str) -> dict[str, Any]:
+    return {"language": "cy"}
+
+
 # --- the matrix --------------------------------------------------------------------------------
 
 
@@ -387,6 +427,8 @@ EXPECTED: dict[str, Row] = {
     "healthz": public_row("GET"),
     # Ready only with a recent worker heartbeat; these tests run no worker.
     "readyz": public_row("GET", allowed_statuses=frozenset({200, 503})),
+    # Prometheus, with a bearer token only; no token is configured here, so it does not exist.
+    "metrics": public_row("GET", allowed_statuses=frozenset({404})),
     "staff:sign_in": public_row("GET", "POST"),
     "staff:two_factor": public_row("GET", "POST"),
     "staff:set_up_two_factor": public_row("GET", "POST"),
@@ -432,6 +474,7 @@ EXPECTED: dict[str, Row] = {
         denied_status=404,
     ),
     "workspace:search": Row(("GET", "POST"), no_record, allow(frozenset({SUPERVISOR}))),
+    "workspace:line_list": Row(("GET",), no_record, allow(frozenset({SUPERVISOR}))),
     # Likely matches: both people's details side by side; trained supervisors decide.
     "matching:queue": Row(("GET",), no_record, allow(frozenset({SUPERVISOR}))),
     "matching:review": Row(
@@ -482,6 +525,63 @@ EXPECTED: dict[str, Row] = {
         ("GET", "POST"), subject_access_request, allow(frozenset({DPO}))
     ),
     "dpo:subject_access_erase": Row(("POST",), subject_access_request, allow(frozenset({DPO}))),
+    # Self-service (confide.public): anyone may open a link; nothing personal before the date of
+    # birth and one-time code. An unknown link answers 410 Gone to everyone, staff included.
+    "public:start": Row(("GET", "POST"), unknown_link, allow(EVERYONE), 403, frozenset({410})),
+    "public:code": Row(("GET", "POST"), unknown_link, allow(EVERYONE), 403, frozenset({410})),
+    "public:language": Row(("GET",), welsh, allow(EVERYONE)),
+    **{
+        f"public:{name}": public_row(*methods)
+        for name, methods in (
+            ("case", ("GET",)),
+            ("case_symptoms", ("GET", "POST")),
+            ("case_add_place", ("GET", "POST")),
+            ("case_add_contact", ("GET", "POST")),
+            ("case_remove", ("POST",)),
+            ("case_submit", ("POST",)),
+            ("case_done", ("GET",)),
+            ("contact", ("GET", "POST")),
+            ("sign_out", ("POST",)),
+            ("signed_out", ("GET",)),
+        )
+    },
+    # Isolation support, the public side: a verified contact or case only (confide.public.access);
+    # anyone else gets a page asking them to open the link in their message, nothing personal.
+    **{
+        f"support:{name}": public_row(*methods)
+        for name, methods in (
+            ("start", ("GET", "POST")),
+            ("employment", ("GET", "POST")),
+            ("work_from_home", ("GET", "POST")),
+            ("benefit", ("GET", "POST")),
+            ("not_eligible", ("GET",)),
+            ("bank_details", ("GET", "POST")),
+            ("evidence", ("GET", "POST")),
+            ("remove_evidence", ("POST",)),
+            ("check", ("GET", "POST")),
+            ("sent", ("GET",)),
+            ("help", ("GET", "POST")),
+            ("help_sent", ("GET",)),
+        )
+    },
+    # The local authority's side: trained support officers only.
+    "support:queue": Row(("GET",), no_record, allow(frozenset({SUPPORT_OFFICER}))),
+    "support:review": Row(
+        ("GET", "POST"), support_application, allow(frozenset({SUPPORT_OFFICER})), 404
+    ),
+    "support:reveal_bank_details": Row(
+        ("POST",), support_application, allow(frozenset({SUPPORT_OFFICER})), 404
+    ),
+    "support:evidence_file": Row(
+        ("GET",), support_evidence, allow(frozenset({SUPPORT_OFFICER})), 404
+    ),
+    "support:payment": Row(
+        ("GET", "POST"), support_application, allow(frozenset({SUPPORT_OFFICER})), 404
+    ),
+    "support:help_queue": Row(("GET",), no_record, allow(frozenset({SUPPORT_OFFICER}))),
+    "support:help_request": Row(
+        ("GET", "POST"), practical_help_request, allow(frozenset({SUPPORT_OFFICER})), 404
+    ),
 }
 
 

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from confide.messaging.dispatch import overlaps_outcomes
 from confide.messaging.models import Channel, Message, MessageState
 from confide.messaging.services import broadcast_to_staff, current_template
 from confide.messaging.tasks import dispatch_messages
@@ -242,21 +243,29 @@ KILLS = 20
 
 @dataclass
 class Kill:
-    in_flight: str | None  # the message the killed worker was sending, if it was mid-batch
+    in_flight: list[str]  # the messages the killed worker may have had in flight, if mid-batch
 
 
-def _in_flight_at_kill(life_started: datetime) -> str | None:
-    """The message a just-killed worker was sending: the first of its own claims still SENDING.
+def _in_doubt_per_kill() -> int:
+    """How many messages a kill can leave in doubt (handed to the server, outcome not
+    committed): the one being sent, and where outcomes are committed on a second connection
+    while the next message is sent (PostgreSQL: dispatch.OutcomeWriter), the one before it."""
+    return 2 if overlaps_outcomes() else 1
 
-    A batch is sent in primary-key order and each outcome commits as soon as the server answers,
-    so everything before that message is SENT and everything after it was not started.
+
+def _in_flight_at_kill(life_started: datetime) -> list[str]:
+    """The messages a just-killed worker may have had in flight: the first of its own claims
+    still SENDING (two with overlapped outcomes).
+
+    A batch is sent in primary-key order and each outcome commits as soon as the server answers
+    (or, overlapped, while the next message is on the wire, never more than one behind), so
+    everything before those is SENT and everything after them was not started.
     """
     own_claim = Message.objects.filter(
         state=MessageState.SENDING,
         lease_expires_at__gte=life_started + timedelta(seconds=LEASE_SECONDS),
     ).order_by("pk")
-    first = own_claim.values_list("reference", flat=True).first()
-    return str(first) if first is not None else None
+    return [str(r) for r in own_claim.values_list("reference", flat=True)[: _in_doubt_per_kill()]]
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_flight(
@@ -280,7 +289,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_fl
         worker = pool.start()
         _wait_until(
             functools.partial(_reached, deliveries, target),
-            timeout=30,
+            # A new worker's first tick runs every periodic job before looking again for due
+            # messages; on a busy shared host that alone has taken over 30 s.
+            timeout=90,
             what="a restarted worker to send",
             log=pool,
             poll=0.005,
@@ -297,27 +308,29 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_fl
     copies = _copies_by_reference(sink.transactions())
     delivered = list(copies.elements())
     duplicates = {ref: n - 1 for ref, n in copies.items() if n > 1}
-    mid_batch = [k for k in kills if k.in_flight is not None]
+    mid_batch = [k for k in kills if k.in_flight]
     # The killed workers' dispatch tasks stay RUNNING in django-tasks-db for ever; the ticker
     # looks only for READY ones, so it still enqueued the dispatches that finished the work.
     abandoned_tasks = DBTaskResult.objects.filter(
         task_path=dispatch_messages.module_path, status=TaskResultStatus.RUNNING
     ).count()
-    in_flight_kills = Counter(k.in_flight for k in mid_batch)
+    in_flight_kills = Counter(ref for k in mid_batch for ref in k.in_flight)
     print(  # the acceptance figures, shown with -s
         f"\nSIGKILL test (seed {seed}): {len(kills)} kills, {len(mid_batch)} mid-batch, "
         f"{MESSAGES} messages, {len(delivered)} deliveries, "
-        f"{sum(duplicates.values())} duplicates; {abandoned_tasks} dispatch tasks left RUNNING; "
+        f"{sum(duplicates.values())} duplicates (at most {_in_doubt_per_kill()} per kill); "
+        f"{abandoned_tasks} dispatch tasks left RUNNING; "
         f"most claims of one message: {Message.objects.aggregate(n=Max('attempts'))['n']}"
     )
 
     assert len(mid_batch) >= KILLS // 2, "too few kills landed mid-batch to prove anything"
     assert abandoned_tasks >= 1
     assert set(delivered) == references, "a message was lost (or an unknown one was sent)"
-    assert sum(duplicates.values()) <= len(mid_batch)
+    assert sum(duplicates.values()) <= _in_doubt_per_kill() * len(mid_batch)
     for ref, extra in duplicates.items():
-        # A second copy only of the message in flight when a worker was killed (each kill puts
-        # at most one in doubt), and with the same Message-ID, so the receiver can drop it.
+        # A second copy only of a message in flight when a worker was killed (each kill puts
+        # at most one in doubt, two with overlapped outcomes), with the same Message-ID, so
+        # the receiver can drop it.
         assert extra <= in_flight_kills[ref], f"{ref} was repeated but was not in flight"
     assert set(Message.objects.values_list("state", flat=True)) == {MessageState.SENT}
     assert not Message.objects.filter(lease_expires_at__isnull=False).exists()

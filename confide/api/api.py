@@ -22,7 +22,7 @@ from confide.api.casework import (
     open_case_for,
     read_case,
 )
-from confide.api.errors import PROBLEM_CONTENT_TYPE, install_problem_handlers
+from confide.api.errors import PROBLEM_CONTENT_TYPE, ApiProblem, install_problem_handlers
 from confide.api.results import FIRST_ROW_LINE, status_of_result, submit_bundle, submit_rows
 from confide.api.schemas import (
     CaseIn,
@@ -48,6 +48,7 @@ from confide.api.scopes import Scope
 from confide.cases.models import Case, CaseStatus
 from confide.ingest.services import IngestReport
 from confide.people.details import PersonDetails
+from confide.web.keyset import InvalidCursor
 
 MAX_PAGE_SIZE = 100
 
@@ -108,7 +109,9 @@ def _case_out(case: Case, person: PersonDetails | None = None) -> CaseOut:
 class CaseListQuery(Schema):
     status: CaseStatus | None = None
     limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    after: str | None = Field(
+        None, max_length=400, description="The `next` cursor of the previous page"
+    )
 
 
 @api.get(
@@ -122,14 +125,16 @@ class CaseListQuery(Schema):
 def list_cases_view(request: HttpRequest, query: Query[CaseListQuery]) -> CasePage:
     """The cases this client is entitled to, oldest first, one bounded page at a time."""
     client = token_of(request).client
-    page, count = list_cases(
-        client=client, status=query.status, limit=query.limit, offset=query.offset
-    )
+    try:
+        page = list_cases(client=client, status=query.status, limit=query.limit, after=query.after)
+    except InvalidCursor as exc:
+        raise ApiProblem(
+            422,
+            "The cursor is not one this list gave out.",
+            errors=[{"field": "after", "message": "Use the next cursor of a page of this list"}],
+        ) from exc
     return CasePage(
-        items=[_case_out(case) for case in page],
-        count=count,
-        limit=query.limit,
-        offset=query.offset,
+        items=[_case_out(case) for case in page.items], limit=query.limit, next=page.next_cursor
     )
 
 

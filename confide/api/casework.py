@@ -29,8 +29,10 @@ from confide.people.selectors import find_known_person, people_by_nhs_number, pe
 from confide.people.services import create_person
 from confide.privacy.audit import Access, record_access, record_accesses
 from confide.privacy.models import AccessAction
+from confide.public.links import offer_self_service
 from confide.tracing.models import Exposure
 from confide.tracing.services import record_named_contact
+from confide.web.keyset import KeysetPage, keyset_page
 from confide.workqueue.models import WorkItem, WorkKind, WorkState
 from confide.workqueue.services import enqueue_case_interview, escalate_case
 
@@ -83,20 +85,22 @@ def read_case(*, client: ApiClient, case: Case, with_person: bool) -> PersonDeta
 
 
 def list_cases(
-    *, client: ApiClient, status: str | None, limit: int, offset: int
-) -> tuple[list[Case], int]:
-    """One page of the client's cases, oldest first, each read logged."""
-    cases = entitled_cases(client).order_by("created_at", "pk")
+    *, client: ApiClient, status: str | None, limit: int, after: str | None = None
+) -> KeysetPage[Case]:
+    """One page of the client's cases, oldest first (by id, which follows arrival), starting
+    after the cursor of the previous page; each read logged. Keyset, so a deep page costs
+    what the first does; no total count (it would cost a scan of every case)."""
+    cases = entitled_cases(client)
     if status:
         cases = cases.filter(status=status)
-    page = list(cases[offset : offset + limit])
+    page = keyset_page(cases, order=("pk",), size=limit, after=after)
     record_accesses(
         [
             _access(client, AccessAction.VIEW, "listed cases", case.person, "case", case.reference)
-            for case in page
+            for case in page.items
         ]
     )
-    return page, cases.count()
+    return page
 
 
 def open_case_for(
@@ -142,6 +146,7 @@ def open_case_for(
                 {"specimen_date": ["No public-health policy covers this date"]}
             ) from exc
         enqueue_case_interview(case=case)
+        offer_self_service(cases=[case])  # the case's own link to give contacts online
         record_access(
             _access(client, AccessAction.CREATE, "opened a case", subject, "case", case.reference)
         )

@@ -96,9 +96,8 @@ class CaseOut(Schema):
 
 class CasePage(Schema):
     items: list[CaseOut]
-    count: int
     limit: int
-    offset: int
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last")
 
 
 class CaseStatusIn(Schema):

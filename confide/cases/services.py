@@ -98,24 +98,26 @@ def _build_case(
 
 @dataclass(frozen=True)
 class NewCase:
-    """One case for `open_cases`. The caller passes the date of birth it already holds in
-    clear (an import has just read it), so opening many cases decrypts nobody."""
+    """One case for `open_cases`, by ids. The caller passes the date of birth it already holds
+    in clear (an import has just read it), so opening many cases decrypts nobody."""
 
-    person: Person
+    person_id: int
     specimen_date: date
     date_of_birth: date | None
     symptom_onset: date | None = None
-    test_result: TestResult | None = None
+    test_result_id: int | None = None
     tier: int = Tier.CLINICAL
 
 
-def open_cases(cases: Sequence[NewCase], *, today: date | None = None) -> list[Case]:
+def open_cases(cases: Sequence[NewCase], *, today: date | None = None) -> list[int]:
     """Open many cases in one insert (imports), with the same date checks and the same policy
-    in force on each specimen date as `open_case`. Raises ValidationError, saving nothing, if
-    any case's dates are wrong."""
+    in force on each specimen date as `open_case`; returns the new cases' ids in order. Raises
+    ValidationError, saving nothing, if any case's dates are wrong."""
+    from confide.bulk import insert_rows
+
     today = today or timezone.localdate()
     policies: dict[date, Policy] = {}
-    built = []
+    rows: list[dict[str, object]] = []
     for new in cases:
         validate_case_dates(
             specimen_date=new.specimen_date,
@@ -125,18 +127,24 @@ def open_cases(cases: Sequence[NewCase], *, today: date | None = None) -> list[C
         )
         if new.specimen_date not in policies:
             policies[new.specimen_date] = policy_in_force(new.specimen_date)
-        built.append(
-            _build_case(
-                person=new.person,
-                specimen_date=new.specimen_date,
-                symptom_onset=new.symptom_onset,
-                test_result=new.test_result,
-                tier=new.tier,
-                policy=policies[new.specimen_date],
-            )
+        policy = policies[new.specimen_date]
+        period = infectious_period(
+            policy=policy, specimen_date=new.specimen_date, symptom_onset=new.symptom_onset
+        )
+        rows.append(
+            {
+                "person_id": new.person_id,
+                "test_result_id": new.test_result_id,
+                "policy_id": policy.pk,
+                "specimen_date": new.specimen_date,
+                "symptom_onset": new.symptom_onset,
+                "infectious_from": period.starts_on,
+                "infectious_until": period.ends_on,
+                "tier": int(new.tier),
+            }
         )
     with transaction.atomic():
-        return Case.objects.bulk_create(built, batch_size=500)
+        return insert_rows(Case, rows)
 
 
 def transition_case(

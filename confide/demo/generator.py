@@ -94,6 +94,7 @@ STAFF_PLAN: list[tuple[str, str, int | None, int]] = [
     (Role.SUPERVISOR, "supervisor", Tier.CLINICAL, 1),
     (Role.DATA_PROTECTION_OFFICER, "dpo", None, 1),
     (Role.ADMINISTRATOR, "admin", None, 1),
+    (Role.SUPPORT_OFFICER, "support.officer", None, 1),
 ]
 
 

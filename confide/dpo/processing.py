@@ -26,6 +26,10 @@ PUBLIC_TASK_HEALTH = (
 )
 EMPLOYMENT = "UK GDPR Art. 6(1)(b) contract of employment and 6(1)(c) legal obligation"
 LEGAL_OBLIGATION = "UK GDPR Art. 6(1)(c) legal obligation (Art. 5(2) accountability)"
+SUPPORT_PAYMENTS = (
+    "UK GDPR Art. 6(1)(e) public task: local authorities administering the Test and Trace "
+    "Support Payment scheme (England, from 28 September 2020)"
+)
 
 # Retention: placeholders replaced, when the page is read, by the periods in settings
 # (confide/dpo/retention.py), so the page shows what the sweep actually does.
@@ -35,6 +39,7 @@ STAFF_RETENTION = "While employed, then erased with the account"
 
 TRACERS = "The tracer who holds the case or contact; clinicians for cases in their own tier"
 SEARCH_ONLY = "Nobody reads it: compared by exact match (keyed HMAC), never decrypted"
+SUPPORT_OFFICERS = "Local authority support officers with in-date training"
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,50 @@ DECLARATIONS: dict[tuple[str, str], Declaration] = {
     ),
     ("dpo.DisclosureRequest", "lawful_basis_detail"): _disclosure(
         "Recording why a disclosure was lawful"
+    ),
+    ("public.CaseDraft", "answers"): Declaration(
+        "Keeping what a case has typed in the self-service form (symptom onset, places, "
+        "contacts) until they submit it",
+        PUBLIC_TASK_HEALTH,
+        "Deleted when the form is submitted or the link can no longer be used",
+        "Nobody but the case, after verifying; staff never see a draft",
+    ),
+    # Isolation support (confide/support): sealed under the applicant's own key, so erased with
+    # them; payment rows keep date, amount and reference only.
+    **{
+        ("support.SupportApplication", name): Declaration(
+            purpose, SUPPORT_PAYMENTS, UNTIL_SWEEP, SUPPORT_OFFICERS
+        )
+        for name, purpose in (
+            ("answers", "Deciding eligibility for a support payment"),
+            ("account_name", "Paying the support payment"),
+            ("sort_code", "Paying the support payment"),
+            ("account_number", "Paying the support payment"),
+        )
+    },
+    ("support.SupportApplication", "bank_account_index"): Declaration(
+        "Finding bank details used by more than one applicant (fraud review)",
+        SUPPORT_PAYMENTS,
+        UNTIL_SWEEP,
+        SEARCH_ONLY,
+    ),
+    ("support.SupportEvidence", "content"): Declaration(
+        "Evidence of income or benefit for a support payment",
+        SUPPORT_PAYMENTS,
+        UNTIL_SWEEP,
+        SUPPORT_OFFICERS + " (each viewing logged)",
+    ),
+    ("support.SupportDecision", "reason"): Declaration(
+        "Recording why an application was approved or rejected",
+        SUPPORT_PAYMENTS,
+        UNTIL_SWEEP,
+        SUPPORT_OFFICERS + "; the person, in a copy of their records",
+    ),
+    ("support.PracticalHelpRequest", "details"): Declaration(
+        "Arranging food, medicine or other help while isolating",
+        PUBLIC_TASK_HEALTH,
+        UNTIL_SWEEP,
+        SUPPORT_OFFICERS,
     ),
 }
 

@@ -10,12 +10,18 @@ is moved onto an anonymous tombstone person instead, so it no longer leads back 
 way the exposure, case and follow-up rows stay, holding dates and states only, so statistics
 keep their shape. Message contents are purged with them. The access log is kept: it holds
 references, never plaintext.
+
+Then the sweep looks after retention epochs (docs/architecture.md): each live person's and
+place's data key is moved, before its epoch passes, to the epoch of the earliest day its
+records could fall due; then the key store destroys every epoch before tomorrow. So a copy of
+the database taken before the sweep no longer opens anyone the sweep erased.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -30,7 +36,16 @@ from confide.messaging.template_types import TemplateKind
 from confide.people.models import Person
 from confide.people.services import erase_person
 from confide.privacy.audit import Access, record_accesses
+from confide.privacy.crypto import NEW_KEY_EPOCH_DAYS
 from confide.privacy.models import AccessAction, DataKey
+from confide.privacy.services import (
+    EpochInUse,
+    destroy_epochs_before,
+    live_keys_in_epochs_before,
+    move_data_keys_to_epochs,
+)
+from confide.public.links import forget_links
+from confide.support.services import move_support_to_stand_in
 from confide.tracing.models import Exposure, FollowUp, Setting, SettingVisit
 
 logger = logging.getLogger(__name__)
@@ -136,6 +151,19 @@ def case_ends_on(case: Case) -> date | None:
     return ended
 
 
+def exposure_due_on(exposure: Exposure) -> date:
+    """The first day the sweep erases an exposure."""
+    return exposure.isolation_ends_on + timedelta(days=contact_days() + 1)
+
+
+def case_due_on_at_earliest(case: Case, *, today: date) -> date:
+    """The first day the sweep could erase a case: if still open, as if it ended today."""
+    ended = case_ends_on(case)
+    if ended is None:
+        ended = max(case_isolation_ends_on(case), today)
+    return _years_after(ended, case_years()) + timedelta(days=1)
+
+
 def exposure_expired(exposure: Exposure, *, today: date) -> bool:
     return exposure.isolation_ends_on + timedelta(days=contact_days()) < today
 
@@ -151,6 +179,9 @@ class RetentionSweep:
 
     dry_run: bool
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_TYPES, 0))
+    # Data keys moved to a later retention epoch, and the epochs now destroyed (those before).
+    keys_moved: int = 0
+    epochs_destroyed_before: date | None = None
     # What this sweep anonymised (or, dry, would): settings they touched may be due too.
     gone_cases: set[int] = field(default_factory=set)
     gone_exposures: set[int] = field(default_factory=set)
@@ -262,6 +293,11 @@ def _apply(plan: _PersonPlan, sweep: RetentionSweep, *, now: datetime) -> None:
         return
     with transaction.atomic():
         sweep.add("messages", _purge_messages(messages, now=now))
+        forget_links(
+            person_id=person.pk if plan.erase else 0,
+            case_ids=case_ids,
+            exposure_ids=exposure_ids,
+        )
         if plan.erase:
             erase_person(person=person)
             purpose = "Retention sweep: erased, no longer needed by any record"
@@ -273,11 +309,13 @@ def _apply(plan: _PersonPlan, sweep: RetentionSweep, *, now: datetime) -> None:
                 Message.objects.filter(pk__in=[m.pk for m in _contact_messages(exposure)]).update(
                     person=stand_in, data_key=stand_in.data_key
                 )
+                move_support_to_stand_in(stand_in=stand_in, exposure_id=exposure.pk)
             for case in plan.cases:
                 stand_in = _tombstone()
                 Case.objects.filter(pk=case.pk).update(person=stand_in)
                 FollowUp.objects.filter(case=case).update(person=stand_in)
                 TestResult.objects.filter(case=case).update(person=stand_in)
+                move_support_to_stand_in(stand_in=stand_in, case_id=case.pk)
             purpose = "Retention sweep: expired contact or case records anonymised"
         record_accesses(
             [
@@ -324,6 +362,101 @@ def _shred_settings(sweep: RetentionSweep) -> None:
             )
 
 
+def _earliest_due_of_people(person_ids: Iterable[int], *, today: date) -> dict[int, date]:
+    """Per person with a record: the first day all their records could be due (the sweep
+    erases a person once every exposure and case of theirs is)."""
+    due: dict[int, date] = {}
+
+    def later(owner: int, day: date) -> None:
+        due[owner] = max(day, due.get(owner, day))
+
+    ids = list(person_ids)
+    for exposure in Exposure.objects.filter(contact_id__in=ids).only(
+        "contact_id", "isolation_ends_on"
+    ):
+        later(exposure.contact_id, exposure_due_on(exposure))
+    for case in Case.objects.filter(person_id__in=ids).select_related("policy"):
+        later(case.person_id, case_due_on_at_earliest(case, today=today))
+    return due
+
+
+def _earliest_due_of_settings(setting_ids: Iterable[int], *, today: date) -> dict[int, date]:
+    """Per place a live record needs: the first day none could need it (see _setting_needed)."""
+    due: dict[int, date] = {}
+
+    def later(owner: int, day: date) -> None:
+        due[owner] = max(day, due.get(owner, day))
+
+    ids = list(setting_ids)
+    visits = SettingVisit.objects.filter(
+        setting_id__in=ids, case__person__erased_at__isnull=True
+    ).select_related("case__policy")
+    for visit in visits:
+        later(visit.setting_id, case_due_on_at_earliest(visit.case, today=today))
+    exposures = Exposure.objects.filter(setting_id__in=ids, contact__erased_at__isnull=True).only(
+        "setting_id", "isolation_ends_on"
+    )
+    for exposure in exposures:
+        assert exposure.setting_id is not None
+        later(exposure.setting_id, exposure_due_on(exposure))
+    return due
+
+
+KEY_BATCH = 1000
+
+
+def key_epochs_to_move(*, today: date) -> dict[uuid.UUID, date | None]:
+    """The live data keys to move before the epochs up to `today` are destroyed, and where.
+
+    Those wrapped under an epoch up to today, and person and place keys with no epoch yet
+    (made before epochs). A person's or place's key goes to the earliest day its records
+    could fall due — never later, so that every copy of it ever written is under an epoch
+    destroyed no later than the sweep that erases it; without records, two days on (looked at
+    again then). Keys of anything else (staff, disclosure requests) are not erased by
+    retention: they go back to the master key alone.
+    """
+    floor = today + timedelta(days=1)
+    no_records = max(today + timedelta(days=NEW_KEY_EPOCH_DAYS), floor)
+    live = DataKey.objects.filter(destroyed_at__isnull=True, retention_epoch__isnull=True)
+    keys = set(live_keys_in_epochs_before(floor).values_list("pk", flat=True))
+    keys.update(Person.objects.filter(data_key__in=live).values_list("data_key_id", flat=True))
+    keys.update(Setting.objects.filter(data_key__in=live).values_list("data_key_id", flat=True))
+    ordered = sorted(keys)
+    epochs: dict[uuid.UUID, date | None] = {}
+    for start in range(0, len(ordered), KEY_BATCH):
+        batch = ordered[start : start + KEY_BATCH]
+        epochs.update(dict.fromkeys(batch))
+        people = dict(Person.objects.filter(data_key_id__in=batch).values_list("pk", "data_key_id"))
+        due = _earliest_due_of_people(people, today=today)
+        for person_id, key_id in people.items():
+            epochs[key_id] = max(due.get(person_id, no_records), floor)
+        places = dict(
+            Setting.objects.filter(data_key_id__in=batch).values_list("pk", "data_key_id")
+        )
+        due = _earliest_due_of_settings(places, today=today)
+        for setting_id, key_id in places.items():
+            epochs[key_id] = max(due.get(setting_id, no_records), floor)
+    return epochs
+
+
+def destroy_passed_epochs(*, today: date) -> tuple[int, date]:
+    """Move the keys that need it (key_epochs_to_move), then destroy every epoch before
+    tomorrow. Returns how many keys moved and the first epoch still kept."""
+    floor = today + timedelta(days=1)
+    moved = 0
+    for attempt in range(3):
+        moved += move_data_keys_to_epochs(key_epochs_to_move(today=today))
+        try:
+            destroy_epochs_before(floor)
+        except EpochInUse:
+            # A key was made under a passing epoch while we moved the others: once more.
+            if attempt == 2:
+                raise
+            continue
+        return moved, floor
+    raise AssertionError("unreachable")
+
+
 def retention_sweep(
     *,
     now: datetime | None = None,
@@ -352,9 +485,12 @@ def retention_sweep(
     _shred_settings(sweep)
     if not dry_run:
         RetentionRun.objects.create(at=now, counts=sweep.counts)
+        sweep.keys_moved, sweep.epochs_destroyed_before = destroy_passed_epochs(today=today)
     logger.info(
-        "retention sweep%s: %s",
+        "retention sweep%s: %s; data keys moved to a later epoch %d; epochs destroyed before %s",
         " (dry run)" if dry_run else "",
         ", ".join(f"{name} {number}" for name, number in sweep.counts.items()),
+        sweep.keys_moved,
+        sweep.epochs_destroyed_before or "none",
     )
     return sweep

@@ -40,6 +40,7 @@ from confide.privacy.crypto import unwrap_data_key
 from confide.privacy.keys import DataKeyDestroyed
 from confide.privacy.models import AccessAction, AccessEvent
 from confide.staff.models import Role, StaffMember
+from confide.support.selectors import support_export, support_references
 from confide.tracing.models import Exposure, FollowUp, SettingVisit
 from confide.workqueue.models import CallAttempt
 
@@ -440,6 +441,7 @@ def subject_access_export(
     own = {str(person.reference)}
     own |= {c["reference"] for c in cases} | {m["reference"] for m in messages}
     own |= {d["reference"] for d in disclosures} | {str(r.reference) for r in requests}
+    own |= support_references(person)
     content = {
         "about": {
             "request": str(request.reference),
@@ -462,6 +464,8 @@ def subject_access_export(
         "messages": messages,
         "safeguarding_flags": _safeguarding(person),
         "requests_from_others": disclosures,
+        # Isolation support: applications, every decision with its reason, payments, help.
+        "isolation_support": support_export(person),
         "subject_access_requests": [
             {
                 "reference": str(r.reference),

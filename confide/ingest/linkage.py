@@ -17,24 +17,26 @@ from dataclasses import dataclass
 from confide.matching import services as matching
 from confide.matching.services import LikelyMatch
 from confide.people.details import PersonDetails
-from confide.people.models import Person
 
 
 @dataclass(frozen=True)
 class Link:
-    """A sure match to link to (or None: create a person), and likely matches for review."""
+    """The id of a sure match to link to (or None: create a person), and likely matches for
+    review."""
 
-    person: Person | None
+    person_id: int | None
     likely: tuple[LikelyMatch, ...] = ()
 
 
 def find_people(details: Sequence[PersonDetails]) -> list[Link]:
-    return [Link(person=o.person, likely=o.likely) for o in matching.match_people(details)]
+    return [
+        Link(person_id=o.person_id, likely=o.likely) for o in matching.match_person_ids(details)
+    ]
 
 
-def queue_likely_matches(person: Person, likely: Sequence[LikelyMatch], *, source: str) -> None:
+def queue_likely_matches(person_id: int, likely: Sequence[LikelyMatch], *, source: str) -> None:
     if likely:
-        matching.queue_likely_matches(person, likely, source=source)
+        matching.queue_likely_matches_of(person_id, likely, source=source)
 
 
 def same_new_person_key(details: PersonDetails) -> object:

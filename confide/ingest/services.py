@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model
+from django.db.models import F
 from django.utils import timezone
 
+from confide.bulk import insert_rows
 from confide.cases.models import Case, CaseStatus, Policy, ResultOutcome, TestResult
 from confide.cases.policy import policy_in_force
 from confide.cases.services import NewCase, open_cases, transition_case
@@ -36,9 +37,9 @@ from confide.ingest.fhir_format import read_bundle, read_fhir_file
 from confide.ingest.models import ImportFormat, ImportRowError, ImportRun, ImportStatus
 from confide.ingest.rows import RowError, SubmittedResult, ValidResult, validate_result
 from confide.people.details import PersonDetails
-from confide.people.models import Person
-from confide.people.services import build_person, save_people
-from confide.workqueue.services import cancel_case_interview, enqueue_case_interviews
+from confide.people.services import save_new_people
+from confide.public.links import offer_self_service
+from confide.workqueue.services import cancel_case_interview, enqueue_case_interviews_by_id
 
 __all__ = [
     "IngestReport",
@@ -260,25 +261,29 @@ def _write_batch(
     with transaction.atomic():
         fresh = _not_yet_received(valid)
         out.duplicates += len(valid) - len(fresh)
-        people = _people_for(fresh, source=f"import {run.reference}", today=today)
-        results = TestResult.objects.bulk_create(
+        person_ids, known = _people_for(fresh, source=f"import {run.reference}")
+        # Rows, not model instances (confide.bulk); the result_once_per_lab constraint still
+        # guards against another import writing the same result meanwhile.
+        result_ids = insert_rows(
+            TestResult,
             [
-                TestResult(
-                    lab_code=r.lab_code,
-                    lab_result_id=r.lab_result_id,
-                    person=person,
-                    outcome=r.outcome,
-                    specimen_date=r.specimen_date,
-                    test_code=r.test_code,
-                )
-                for r, person in zip(fresh, people, strict=True)
+                {
+                    "lab_code": r.lab_code,
+                    "lab_result_id": r.lab_result_id,
+                    "person_id": person_id,
+                    "outcome": r.outcome,
+                    "specimen_date": r.specimen_date,
+                    "test_code": r.test_code,
+                }
+                for r, person_id in zip(fresh, person_ids, strict=True)
             ],
-            batch_size=500,
         )
-        out.imported = len(results)
+        out.imported = len(result_ids)
         out.positives = sum(r.outcome == ResultOutcome.POSITIVE for r in fresh)
         out.negatives = sum(r.outcome == ResultOutcome.NEGATIVE for r in fresh)
-        out.cases_opened, out.cases_closed = _apply_to_cases(fresh, results, today=today)
+        out.cases_opened, out.cases_closed = _apply_to_cases(
+            fresh, person_ids, result_ids, known=known, today=today
+        )
         ImportRowError.objects.bulk_create(
             [
                 ImportRowError(run=run, row=e.row, field=e.field[:100], reason=e.reason[:300])
@@ -307,97 +312,99 @@ def _not_yet_received(valid: Sequence[ValidResult]) -> list[ValidResult]:
     return [r for r in valid if (r.lab_code, r.lab_result_id) not in known]
 
 
-def _people_for(fresh: Sequence[ValidResult], *, source: str, today: date) -> list[Person]:
-    """The Person of each result: a sure match, else one new Person per distinct new person
-    in the batch (saved, and indexed for matching by `save_people`, in the caller's
-    transaction)."""
+def _people_for(fresh: Sequence[ValidResult], *, source: str) -> tuple[list[int], set[int]]:
+    """The id of each result's Person: a sure match, else one new Person per distinct new
+    person in the batch (sealed, saved and indexed for matching by `save_new_people`, in the
+    caller's transaction). Also returns the ids of the people who were already held."""
     details = [r.person for r in fresh]
     links = linkage.find_people(details)
-    new: dict[object, tuple[Person, PersonDetails]] = {}
-    unsaved = []
-    people: list[Person] = []
+    new_slot: dict[object, int] = {}
+    new_details: list[PersonDetails] = []
+    slots: list[int] = []
     for link, person_details in zip(links, details, strict=True):
-        if link.person is not None:
-            people.append(link.person)
+        if link.person_id is not None:
+            slots.append(-1)
             continue
         key = linkage.same_new_person_key(person_details)
-        if key not in new:
-            built = build_person(person_details, today=today)
-            unsaved.append(built)
-            new[key] = (built.person, person_details)
-        people.append(new[key][0])
-    if unsaved:
-        save_people(unsaved)  # also indexes them for matching, in this transaction
-        for built in unsaved:
-            _forget_reverse_cache(Person, "data_key", built.data_key)
-    for link, person in zip(links, people, strict=True):
-        linkage.queue_likely_matches(person, link.likely, source=source)
-    return people
-
-
-def _forget_reverse_cache(model: type[Model], one_to_one: str, target: Model | None) -> None:
-    """Setting a one-to-one field makes the two instances cache each other: a reference cycle
-    that only Python's cycle collector frees, late (a full collection takes a third of a second
-    here). Dropping the reverse side lets a batch's instances go as soon as it is written, so
-    memory stays flat whatever the file size."""
-    relation = model._meta.get_field(one_to_one).remote_field
-    if relation is not None and target is not None and relation.is_cached(target):
-        relation.delete_cached_value(target)
+        if key not in new_slot:
+            new_slot[key] = len(new_details)
+            new_details.append(person_details)
+        slots.append(new_slot[key])
+    # Details validate_result has already cleaned: sealed as they are.
+    new_ids = save_new_people(new_details)
+    people = [
+        link.person_id if link.person_id is not None else new_ids[slot]
+        for link, slot in zip(links, slots, strict=True)
+    ]
+    for link, person_id in zip(links, people, strict=True):
+        linkage.queue_likely_matches(person_id, link.likely, source=source)
+    return people, {link.person_id for link in links if link.person_id is not None}
 
 
 def _apply_to_cases(
-    fresh: Sequence[ValidResult], results: Sequence[TestResult], *, today: date
+    fresh: Sequence[ValidResult],
+    person_ids: Sequence[int],
+    result_ids: Sequence[int],
+    *,
+    known: set[int],
+    today: date,
 ) -> tuple[int, int]:
     """Open a case for each positive of a new episode and close cases a negative rules out.
-    Returns (opened, closed)."""
-    person_ids = {result.person_id for result in results}
-    open_by_person: dict[int, list[Case]] = {}
-    for case in (
-        Case.objects.filter(person_id__in=person_ids)
-        .exclude(status=CaseStatus.CLOSED)
-        .order_by("specimen_date", "pk")
-    ):
-        open_by_person.setdefault(case.person_id, []).append(case)
+    Only people already held (`known`) can have cases. Returns (opened, closed)."""
+    open_by_person: dict[int, list[tuple[int, date, str]]] = {}
+    if known:
+        for case_id, person_id, specimen_date, status in (
+            Case.objects.filter(person_id__in=known)
+            .exclude(status=CaseStatus.CLOSED)
+            .order_by("specimen_date", "pk")
+            .values_list("pk", "person_id", "specimen_date", "status")
+        ):
+            open_by_person.setdefault(person_id, []).append((case_id, specimen_date, status))
     policies: dict[date, Policy] = {}
     to_open: list[NewCase] = []
     # Specimen dates of the episodes this batch opens, per person.
     opening: dict[int, list[date]] = {}
-    to_close: list[Case] = []
-    for r, result in zip(fresh, results, strict=True):
-        person_id = result.person_id
+    to_close: list[int] = []
+    for r, person_id, result_id in zip(fresh, person_ids, result_ids, strict=True):
         if r.outcome == ResultOutcome.POSITIVE:
             if r.specimen_date not in policies:
                 policies[r.specimen_date] = policy_in_force(r.specimen_date)
             window = timedelta(days=policies[r.specimen_date].case_isolation_days)
-            episodes = [c.specimen_date for c in open_by_person.get(person_id, [])]
+            episodes = [day for _, day, _ in open_by_person.get(person_id, [])]
             episodes += opening.get(person_id, [])
             if any(abs(r.specimen_date - day) <= window for day in episodes):
                 continue  # the same episode: recorded, no second case
             opening.setdefault(person_id, []).append(r.specimen_date)
             to_open.append(
                 NewCase(
-                    person=result.person,
+                    person_id=person_id,
                     specimen_date=r.specimen_date,
                     date_of_birth=r.person.date_of_birth,
                     symptom_onset=r.symptom_onset,
-                    test_result=result,
+                    test_result_id=result_id,
                 )
             )
         elif r.outcome == ResultOutcome.NEGATIVE:
             to_close.extend(
-                case
-                for case in open_by_person.get(person_id, [])
-                if case.status == CaseStatus.NEW
-                and case not in to_close
-                and timedelta(0)
-                <= r.specimen_date - case.specimen_date
-                <= timedelta(days=CONFIRMATORY_TEST_DAYS)
+                case_id
+                for case_id, day, status in open_by_person.get(person_id, [])
+                if status == CaseStatus.NEW
+                and case_id not in to_close
+                and timedelta(0) <= r.specimen_date - day <= timedelta(days=CONFIRMATORY_TEST_DAYS)
             )
     opened = open_cases(to_open, today=today)
-    for case in opened:
-        _forget_reverse_cache(Case, "test_result", case.test_result)
-    enqueue_case_interviews(cases=opened, reason="positive result")
-    for case in to_close:
+    enqueue_case_interviews_by_id(
+        case_tiers=[(case_id, new.tier) for case_id, new in zip(opened, to_open, strict=True)],
+        reason="positive result",
+    )
+    if opened:
+        # Each new case's own link to give their contacts online (confide.public).
+        offer_self_service(
+            cases=list(Case.objects.filter(pk__in=opened).select_related("person__data_key"))
+        )
+    closing = Case.objects.in_bulk(to_close)
+    for case_id in to_close:
+        case = closing[case_id]
         transition_case(case=case, to=CaseStatus.CLOSED, by=None, reason=NEGATIVE_CLOSES_REASON)
         cancel_case_interview(case=case)
     return len(opened), len(to_close)

@@ -2,9 +2,12 @@
 
 Exactly-once as far as it can be had: a claim marks messages SENDING with a lease and commits
 *before* anything is sent; each outcome commits right after the provider answers. A worker
-killed mid-batch leaves at most the one message it was sending in doubt; when its lease expires
-that message is sent again with the same Message-ID / reference, so the receiver can drop the
-copy. Messages it had claimed but not started are sent once, after the lease.
+killed mid-batch leaves in doubt only the messages in flight — handed to the provider with
+their outcome not yet committed: the one it was sending, and on PostgreSQL also the one before
+it, whose outcome is committed on a second connection while the next message is on the wire
+(`OutcomeWriter`). When the lease expires those are sent again with the same Message-ID /
+reference, so the receiver can drop the copy. Messages it had claimed but not started are sent
+once, after the lease.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,7 +71,9 @@ def claim_due_messages(*, limit: int, now: datetime) -> list[Message]:
     `attempts` counts real attempts: it grows when an outcome is recorded. A batch whose lease
     expired was abandoned by a worker that died; batches are sent in pk order and each outcome
     commits, so only its lowest-pk message still SENDING can have been tried — that one alone is
-    charged an attempt here, so a message that kills its worker every time ends as failed.
+    charged an attempt here, so a message that kills its worker every time ends as failed. (With
+    overlapped outcomes the next one may have been tried too; it is not charged, so attempts
+    can undercount by one after a kill, never overcount a message that was not tried.)
     """
     due = Q(state__in=DISPATCHABLE_STATES, next_attempt_at__lte=now) | Q(
         state=MessageState.SENDING, lease_expires_at__lt=now
@@ -166,18 +172,79 @@ def _finish(message: Message, state: str, *, attempted: bool = True, **fields: o
         )
 
 
-def _record_temporary(message: Message, failure: TemporaryFailure, now: datetime) -> str:
+Recorder = Callable[..., None]  # `_finish`'s signature: record one outcome
+
+
+def _record_temporary(
+    record: Recorder, message: Message, failure: TemporaryFailure, now: datetime
+) -> str:
     attempts = message.attempts + 1
     if attempts >= settings.CONFIDE_MESSAGE_MAX_ATTEMPTS:
-        _finish(message, MessageState.FAILED_PERMANENT, failed_at=now, last_error=failure.reason)
+        record(message, MessageState.FAILED_PERMANENT, failed_at=now, last_error=failure.reason)
         return MessageState.FAILED_PERMANENT
-    _finish(
+    record(
         message,
         MessageState.FAILED_TEMPORARY,
         next_attempt_at=now + backoff(attempts),
         last_error=failure.reason,
     )
     return MessageState.FAILED_TEMPORARY
+
+
+class OutcomeWriter:
+    """Commits outcomes on a second database connection, overlapped with the next send.
+
+    On PostgreSQL each outcome is a round trip to the server in series with the SMTP exchange;
+    here a writer thread commits outcome N while message N+1 is on the wire. It is never more
+    than one outcome behind: `record` first waits for the previous outcome to commit, so at any
+    instant at most two messages are in flight (handed to the provider, outcome not committed):
+    N, being recorded, and N+1, being sent. Both keep their lease and Message-ID, so a kill
+    gives at most those two a second copy the receiver can drop. The thread's own connection
+    commits each outcome on its own (autocommit), like the inline path.
+    """
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confide-outcomes")
+        self._pending: Future[None] | None = self._thread.submit(_commit_asynchronously)
+
+    def record(self, message: Message, state: str, **fields: Any) -> None:
+        self.wait()
+        self._pending = self._thread.submit(_finish, message, state, **fields)
+
+    def wait(self) -> None:
+        """Block until every outcome handed over is committed (re-raising a failure)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._thread.submit(_close_connection).result()
+            self._thread.shutdown()
+
+
+def _commit_asynchronously() -> None:
+    """See `_outcomes_committed_asynchronously`; the writer's connection is closed after use."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+
+
+def _close_connection() -> None:
+    connection.close()  # looked up here, in the writer's thread: its own connection
+
+
+def overlaps_outcomes() -> bool:
+    """Whether outcomes are committed on a second connection while the next message is sent.
+
+    On PostgreSQL, outside a transaction: there the outcome is a round trip to another
+    process, worth overlapping. SQLite writes in-process in tens of microseconds, and one
+    writer at a time suits it; inside a caller's transaction outcomes must stay on its
+    connection.
+    """
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 def _put_back(messages: list[Message], *, after: timedelta, clock: Callable[[], datetime]) -> None:
@@ -205,12 +272,13 @@ def _send_with(
     report: DispatchReport,
     limiter: RateLimiter,
     clock: Callable[[], datetime],
+    record: Recorder = _finish,
 ) -> bool:
     """Send a claimed batch over one transport; False if the provider could not be reached."""
     for index, message in enumerate(messages):
         if message.attempts >= settings.CONFIDE_MESSAGE_MAX_ATTEMPTS:
             # Charged again and again for abandoned claims: a worker died on it each time.
-            _finish(
+            record(
                 message,
                 MessageState.FAILED_PERMANENT,
                 attempted=False,
@@ -227,15 +295,15 @@ def _send_with(
             limiter.wait()
             provider_reference = transport.send(envelope)
         except Undeliverable as reason:
-            _finish(message, MessageState.CANCELLED, attempted=False, last_error=str(reason)[:200])
+            record(message, MessageState.CANCELLED, attempted=False, last_error=str(reason)[:200])
             report.failed += 1
         except PermanentFailure as failure:
-            _finish(
+            record(
                 message, MessageState.FAILED_PERMANENT, failed_at=clock(), last_error=failure.reason
             )
             report.failed += 1
         except TemporaryFailure as failure:
-            outcome = _record_temporary(message, failure, clock())
+            outcome = _record_temporary(record, message, failure, clock())
             report.failed += outcome == MessageState.FAILED_PERMANENT
             report.retrying += outcome == MessageState.FAILED_TEMPORARY
             if failure.connection:
@@ -245,11 +313,13 @@ def _send_with(
                 return False
         except Exception as exc:  # one bad message must not stall the batch behind it
             logger.exception("Unexpected error sending message %s", message.reference)
-            outcome = _record_temporary(message, TemporaryFailure(type(exc).__name__), clock())
+            outcome = _record_temporary(
+                record, message, TemporaryFailure(type(exc).__name__), clock()
+            )
             report.retrying += outcome == MessageState.FAILED_TEMPORARY
             report.failed += outcome == MessageState.FAILED_PERMANENT
         else:
-            _finish(
+            record(
                 message,
                 MessageState.SENT,
                 sent_at=clock(),
@@ -274,11 +344,31 @@ def dispatch_due_messages(
     batch_size: int | None = None,
     max_batches: int | None = None,
     clock: Callable[[], datetime] = timezone.now,
+    overlap_outcomes: bool | None = None,
 ) -> DispatchReport:
-    """Send due messages until none are left (or `max_batches`), one connection per channel."""
+    """Send due messages until none are left (or `max_batches`), one connection per channel.
+
+    `overlap_outcomes` chooses the `OutcomeWriter` (default: `overlaps_outcomes()`).
+    """
     report = DispatchReport()
-    with _outcomes_committed_asynchronously():
-        _dispatch_batches(report, batch_size=batch_size, max_batches=max_batches, clock=clock)
+    if overlap_outcomes is None:
+        overlap_outcomes = overlaps_outcomes()
+    elif overlap_outcomes and connection.in_atomic_block:
+        # The writer's own connection could not see the caller's uncommitted claims.
+        raise ValueError("outcomes cannot be overlapped inside a transaction")
+    writer = OutcomeWriter() if overlap_outcomes else None
+    try:
+        with _outcomes_committed_asynchronously():
+            _dispatch_batches(
+                report,
+                batch_size=batch_size,
+                max_batches=max_batches,
+                clock=clock,
+                writer=writer,
+            )
+    finally:
+        if writer is not None:
+            writer.close()
     if report.sent or report.failed or report.retrying:
         logger.info(
             "Dispatched messages: %d sent, %d retrying, %d failed",
@@ -315,7 +405,9 @@ def _dispatch_batches(
     batch_size: int | None,
     max_batches: int | None,
     clock: Callable[[], datetime],
+    writer: OutcomeWriter | None,
 ) -> None:
+    record = writer.record if writer is not None else _finish
     batches = 0
     with ExitStack() as open_transports:
         transports: dict[str, Transport] = {}
@@ -342,7 +434,9 @@ def _dispatch_batches(
                     _put_back(messages, after=backoff(1), clock=clock)
                     continue
                 reachable = _send_with(
-                    transport(channel), messages, report, _limiter(channel), clock
+                    transport(channel), messages, report, _limiter(channel), clock, record
                 )
+            if writer is not None:
+                writer.wait()  # every outcome of the batch committed before the next claim
             if not reachable:
                 break  # a provider is down: the ticker tries again when the backoff is over

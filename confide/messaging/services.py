@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Max, QuerySet
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from confide.messaging.models import (
@@ -28,8 +30,8 @@ from confide.messaging.templating import RenderedMessage, render, validate_templ
 from confide.people.models import Person
 from confide.people.validation import normalise_email, normalise_phone
 from confide.privacy.crypto import SubjectKey, unwrap_data_key
-from confide.staff.models import STAFF_SEALED_FIELDS, StaffMember
-from confide.staff.services import staff_contact_details
+from confide.privacy.models import DataKey
+from confide.staff.models import StaffMember
 
 
 class NoTemplate(Exception):
@@ -166,9 +168,7 @@ def build_message(
 
 def _dispatch_after_commit(messages: Iterable[Message]) -> None:
     if any(m.channel in (Channel.EMAIL, Channel.SMS) for m in messages):
-        from confide.messaging.tasks import dispatch_messages
-
-        transaction.on_commit(lambda: dispatch_messages.enqueue(), robust=True)
+        _enqueue_dispatch_after_commit()
 
 
 def queue_message(
@@ -188,15 +188,43 @@ def queue_message(
     return message
 
 
-def only_contact_columns(members: Iterable[StaffMember]) -> Iterable[StaffMember]:
-    """A broadcast reads only each member's data key and sealed contact details."""
-    if not isinstance(members, QuerySet):
-        return members
-    return members.select_related("data_key").only(
-        "data_key__wrapped_key",
-        "data_key__master_version",
-        *(f"{name}_sealed" for name in STAFF_SEALED_FIELDS),
-    )
+# (staff member id, sealed name, sealed address, *the data key's columns in model order)
+BroadcastRecipient = tuple[Any, ...]
+_DATA_KEY_COLUMNS = tuple(f.attname for f in DataKey._meta.concrete_fields)
+
+
+def data_key_from_columns(values: Sequence[Any]) -> DataKey:
+    """The DataKey of a `broadcast_recipients` row (its columns after the first three), only to
+    unwrap: Model.__init__ (signals, a loop over fields) cost more per member than the unwrap
+    itself, so the instance is filled as `from_db` would leave it, without running it."""
+    key = DataKey.__new__(DataKey)
+    key.__dict__.update(zip(_DATA_KEY_COLUMNS, values, strict=True))
+    key._state = ModelState()
+    key._state.adding = False
+    return key
+
+
+def broadcast_recipients(members: Iterable[StaffMember], channel: str) -> list[BroadcastRecipient]:
+    """Exactly the columns a broadcast needs per member, without building member instances."""
+    address = "email_sealed" if channel == Channel.EMAIL else "phone_sealed"
+    if isinstance(members, QuerySet):
+        return list(
+            members.values_list(
+                "pk",
+                "display_name_sealed",
+                address,
+                *(f"data_key__{name}" for name in _DATA_KEY_COLUMNS),
+            )
+        )
+    return [
+        (
+            m.pk,
+            m.display_name_sealed,
+            getattr(m, address),
+            *(getattr(m.data_key, name) for name in _DATA_KEY_COLUMNS),
+        )
+        for m in members
+    ]
 
 
 def broadcast_to_staff(
@@ -206,12 +234,20 @@ def broadcast_to_staff(
     template: MessageTemplate,
     sent_by: StaffMember,
 ) -> Broadcast:
-    """One individual message per staff member; no message names anyone but its recipient."""
+    """One individual message per staff member; no message names anyone but its recipient.
+
+    The same checks and sealing as `build_message`, done once per broadcast where they can be
+    and written straight into rows: a Message instance per member cost more than sealing it.
+    """
     if template.kind != TemplateKind.STAFF_BROADCAST:
         raise ValidationError({"template": ["Choose a staff message template"]})
-    recipients = list(only_contact_columns(members))
+    declared = TEMPLATE_TYPES[template.kind].fields
+    if declared != {"first_name", "group_name"}:
+        raise ValueError(f"{template.kind} now takes {sorted(declared)}; update the broadcast")
+    recipients = broadcast_recipients(members, template.channel)
     if not recipients:
         raise ValidationError({"group": ["This group has nobody in it"]})
+    address_field = "staff.email" if template.channel == Channel.EMAIL else "staff.phone"
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
             template=template,
@@ -219,34 +255,90 @@ def broadcast_to_staff(
             recipient_count=len(recipients),
             sent_by=sent_by,
         )
-        messages = []
-        for member in recipients:
-            to = Addressee.for_staff(member)
-            contact = staff_contact_details(member, key=to.key)
-            name = contact["display_name"] or ""
-            address = contact["email"] if template.channel == Channel.EMAIL else contact["phone"]
-            if not address:
+        row = MessageRows(template=template, broadcast=broadcast)
+        rows = []
+        for member_id, name_sealed, address_sealed, *data_key in recipients:
+            if address_sealed is None:
                 continue  # no address on record for this channel; shown as a shortfall below
-            messages.append(
-                build_message(
-                    template=template,
-                    to=to,
-                    recipient=address,
-                    personalisation={"first_name": name.split()[0], "group_name": group_name},
-                    broadcast=broadcast,
-                    already_normalised=True,  # a staff address, normalised when saved
-                )
-            )
-        if not messages:
+            key = unwrap_data_key(data_key_from_columns(data_key))
+            # Addresses read back from our own sealed store were normalised when saved.
+            address = key.open(address_field, address_sealed)
+            name = key.open("staff.display_name", name_sealed) or ""
+            personalisation = {"first_name": name.split()[0], "group_name": group_name}
+            rows.append(row.to_staff(member_id, key, address or "", personalisation))
+        if not rows:
             raise ValidationError(
                 {"group": ["Nobody in this group has an address for this kind of message"]}
             )
-        insert_messages(messages)
-        if len(messages) != len(recipients):
-            broadcast.recipient_count = len(messages)
+        insert_message_rows(row.columns, rows)
+        if len(rows) != len(recipients):
+            broadcast.recipient_count = len(rows)
             broadcast.save(update_fields=["recipient_count"])
-        _dispatch_after_commit(messages)
+        if template.channel in (Channel.EMAIL, Channel.SMS):
+            _enqueue_dispatch_after_commit()
     return broadcast
+
+
+def _native_uuid(value: uuid.UUID) -> object:
+    return value
+
+
+def _hex_uuid(value: uuid.UUID) -> object:
+    return value.hex
+
+
+class MessageRows:
+    """Database rows of new messages from one template, as `insert_messages` would write them
+    from `build_message`'s instances (a test compares the two), built without the instances."""
+
+    def __init__(self, *, template: MessageTemplate, broadcast: Broadcast | None) -> None:
+        self.fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+        self.columns = [f.column for f in self.fields]
+        prepared = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in self.fields}
+        now = Message._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+        prepared.update(
+            channel=template.channel,
+            template_id=template.pk,
+            broadcast_id=broadcast.pk if broadcast is not None else None,
+            next_attempt_at=now,
+            created_at=now,  # one timestamp for the whole insert, as one statement would give
+        )
+        self._constant = [prepared[f.attname] for f in self.fields]
+        # UUIDs as Django stores them (UUIDField.get_db_prep_value), decided once per insert.
+        self._uuid = _native_uuid if connection.features.has_native_uuid_field else _hex_uuid
+        position = {f.attname: n for n, f in enumerate(self.fields)}
+        self._at = (
+            position["reference"],
+            position["staff_member_id"],
+            position["data_key_id"],
+            position["recipient_sealed"],
+            position["personalisation_sealed"],
+        )
+
+    def to_staff(
+        self,
+        staff_member_id: int,
+        key: SubjectKey,
+        address: str,
+        personalisation: Mapping[str, str],
+    ) -> list[object]:
+        """One row to a staff member, sealed under their key (as `build_message` seals)."""
+        reference, staff_member, data_key, recipient, values = self._at
+        row = self._constant.copy()
+        row[reference] = self._uuid(uuid.uuid4())
+        row[staff_member] = staff_member_id
+        row[data_key] = self._uuid(key.data_key_id)
+        row[recipient] = key.seal("message.recipient", address)
+        row[values] = key.seal(
+            "message.personalisation", json.dumps(dict(personalisation), sort_keys=True)
+        )
+        return row
+
+
+def _enqueue_dispatch_after_commit() -> None:
+    from confide.messaging.tasks import dispatch_messages
+
+    transaction.on_commit(lambda: dispatch_messages.enqueue(), robust=True)
 
 
 # Field types whose Python value (as build_message sets it) is already what the database takes.
@@ -287,27 +379,37 @@ def _row_values(fields: list[models.Field[Any, Any]]) -> list[Callable[[Message]
 
 
 def insert_messages(messages: list[Message]) -> None:
-    """Insert many messages at once: COPY on PostgreSQL, executemany elsewhere.
+    """Insert many unsaved messages at once (see `insert_message_rows`).
 
-    A broadcast inserts thousands of rows; Django's bulk_create spends most of its time
-    compiling the statement and preparing each value through the field API, several times
-    what the database spends storing the rows. The values are the ones Django would store
-    (tests compare the rows with bulk_create's); the instances are not given primary keys.
+    The values are the ones Django would store (tests compare the rows with bulk_create's);
+    the instances are not given primary keys.
     """
     fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
     getters = _row_values(fields)
-    rows: Iterable[list[Any]] = ([get(message) for get in getters] for message in messages)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    insert_message_rows(
+        [f.column for f in fields],
+        [tuple(get(message) for get in getters) for message in messages],
+    )
+
+
+def insert_message_rows(columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows of database values: COPY on PostgreSQL, executemany elsewhere.
+
+    A broadcast inserts thousands of rows; Django's bulk_create spends most of its time
+    compiling the statement and preparing each value through the field API, several times
+    what the database spends storing the rows.
+    """
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     table = connection.ops.quote_name(Message._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return
-        placeholders = ", ".join(["%s"] * len(fields))
+        placeholders = ", ".join(["%s"] * len(columns))
         cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 — our names
+            f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})",  # noqa: S608 — our names
             list(rows),
         )
 

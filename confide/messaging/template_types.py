@@ -17,6 +17,7 @@ class TemplateKind(models.TextChoices):
     FOLLOW_UP_REMINDER = "follow_up_reminder", "Daily check-in reminder"
     BOOK_A_TEST = "book_a_test", "Contact with symptoms: book a test"
     STAFF_BROADCAST = "staff_broadcast", "Staff: message to a group, sent one by one"
+    VERIFICATION_CODE = "verification_code", "Public: one-time security code"
 
 
 class Audience(models.TextChoices):
@@ -77,6 +78,13 @@ TEMPLATE_TYPES: dict[str, TemplateType] = {
             audience=Audience.STAFF,
             fields=frozenset({"first_name", "group_name"}),
             sample={"first_name": "Jo", "group_name": "New starters November 2026"},
+        ),
+        TemplateType(
+            kind=TemplateKind.VERIFICATION_CODE,
+            audience=Audience.PUBLIC,
+            # The code alone: not even a name, in case the phone or inbox is shared.
+            fields=frozenset({"code"}),
+            sample={"code": "492015"},
         ),
     )
 }

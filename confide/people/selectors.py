@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -100,6 +100,18 @@ def active_safeguarding(person: Person) -> set[str]:
             "kind", flat=True
         )
     )
+
+
+def safeguarding_of(person_ids: Sequence[int]) -> dict[int, set[str]]:
+    """The kinds of safeguarding flag currently set on each of many people, in one query."""
+    from confide.people.models import SafeguardingFlag
+
+    flags: dict[int, set[str]] = {}
+    for person_id, kind in SafeguardingFlag.objects.filter(
+        person_id__in=person_ids, cleared_at__isnull=True
+    ).values_list("person_id", "kind"):
+        flags.setdefault(person_id, set()).add(kind)
+    return flags
 
 
 def find_known_person(

@@ -28,6 +28,7 @@ class IndexKind(StrEnum):
     SURNAME_DOB = "surname_dob"
     POSTCODE = "postcode"
     STAFF_EMAIL = "staff_email"
+    BANK_ACCOUNT = "bank_account"  # sort code + account number (confide/support)
 
 
 @lru_cache(maxsize=64)

@@ -16,7 +16,7 @@ def check_production_keys(app_configs: Any = None, **kwargs: Any) -> list[checks
     from confide.privacy.keys import master_keys
 
     try:
-        master_keys()
+        master_keys().epochs()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="confide.E001")]
     return []

@@ -12,16 +12,25 @@ another field or another person's row fails to open instead of being misread.
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.utils import timezone
 
-from confide.privacy.keys import NONCE_BYTES, DataKeyDestroyed, master_keys
+from confide.privacy.keys import EPOCH_CHECK_SECONDS, NONCE_BYTES, DataKeyDestroyed, master_keys
 from confide.privacy.models import DataKey
 
 FORMAT_V1 = b"\x01"
+
+# A new data key's epoch: the day after tomorrow. Its subject's retention is not known yet; the
+# next daily sweep moves it to the epoch its records fall due in. Two days, not one, so that a
+# sweep starting just after midnight never destroys the epoch of a key being created just
+# before it.
+NEW_KEY_EPOCH_DAYS = 2
 
 
 class TamperedCiphertext(Exception):
@@ -62,31 +71,61 @@ class SubjectKey:
             raise TamperedCiphertext(f"{field} failed authentication.") from exc
 
 
+# (until, floor, epoch): today's date in the local time zone costs more than sealing a field,
+# so it is worked out once a second; the two-day margin absorbs a second's staleness at midnight.
+_new_key_epoch: tuple[float, date, date] | None = None
+
+
+def new_key_epoch() -> date:
+    """The retention epoch new data keys are wrapped under (never one already destroyed)."""
+    global _new_key_epoch
+    floor = master_keys().epochs().floor
+    now = time.monotonic()
+    cached = _new_key_epoch
+    if cached is not None and now < cached[0] and cached[1] == floor:
+        return cached[2]
+    epoch = max(timezone.localdate() + timedelta(days=NEW_KEY_EPOCH_DAYS), floor)
+    _new_key_epoch = (now + EPOCH_CHECK_SECONDS, floor, epoch)
+    return epoch
+
+
 def new_data_key() -> tuple[DataKey, SubjectKey]:
     """A fresh data key: the unsaved row (wrapped) and the in-memory key to seal with."""
     raw = AESGCM.generate_key(bit_length=256)
     key_id = uuid.uuid4()
-    version, wrapped = master_keys().wrap(raw, associated_data=_wrap_associated_data(key_id))
-    row = DataKey(id=key_id, wrapped_key=wrapped, master_version=version)
+    epoch = new_key_epoch()
+    version, wrapped = master_keys().wrap(
+        raw, associated_data=_wrap_associated_data(key_id), epoch=epoch
+    )
+    row = DataKey(id=key_id, wrapped_key=wrapped, master_version=version, retention_epoch=epoch)
     return row, SubjectKey(key_id, AESGCM(raw))
 
 
-def unwrap_data_key(data_key: DataKey) -> SubjectKey:
+def _unwrap_raw(data_key: DataKey) -> bytes:
     if data_key.wrapped_key is None or data_key.master_version is None:
         raise DataKeyDestroyed(f"Data key {data_key.id} was destroyed.")
-    raw = master_keys().unwrap(
+    return master_keys().unwrap(
         data_key.master_version,
         bytes(data_key.wrapped_key),
         associated_data=_wrap_associated_data(data_key.id),
+        epoch=data_key.retention_epoch,
     )
-    return SubjectKey(data_key.id, AESGCM(raw))
+
+
+def unwrap_data_key(data_key: DataKey) -> SubjectKey:
+    return SubjectKey(data_key.id, AESGCM(_unwrap_raw(data_key)))
 
 
 def rewrap(data_key: DataKey) -> tuple[int, bytes]:
-    """The data key wrapped again under the active master key (for rotation)."""
-    if data_key.wrapped_key is None or data_key.master_version is None:
-        raise DataKeyDestroyed(f"Data key {data_key.id} was destroyed.")
-    provider = master_keys()
-    aad = _wrap_associated_data(data_key.id)
-    raw = provider.unwrap(data_key.master_version, bytes(data_key.wrapped_key), associated_data=aad)
-    return provider.wrap(raw, associated_data=aad)
+    """The data key wrapped again under the active master key, in the same epoch (rotation)."""
+    raw = _unwrap_raw(data_key)
+    return master_keys().wrap(
+        raw, associated_data=_wrap_associated_data(data_key.id), epoch=data_key.retention_epoch
+    )
+
+
+def rewrap_in_epoch(data_key: DataKey, epoch: date | None) -> tuple[int, bytes]:
+    """The data key wrapped again under the active master key and retention epoch `epoch`
+    (None: the master key alone, for keys no retention rule erases)."""
+    raw = _unwrap_raw(data_key)
+    return master_keys().wrap(raw, associated_data=_wrap_associated_data(data_key.id), epoch=epoch)

@@ -8,29 +8,45 @@ Two sources are supported, chosen by settings:
 
 Both implement `MasterKeyProvider`, the interface a KMS adapter would implement too: it wraps
 and unwraps data keys and never hands the master key to the rest of the code.
+
+Retention epochs (docs/architecture.md, "Retention epochs"): a data key is wrapped under a key
+derived from a master key *and* the key of its retention epoch (a day on or before the day its
+subject falls due for erasure). Epoch keys live in a second file of the key store, never in the
+database, as a one-way ratchet: the file holds only the oldest live epoch and its chain value;
+each later epoch's value is derived forward from it, so every server sharing the store derives
+the same keys and none invents one, and destroying the epochs before a day is replacing the
+stored value with that day's. Nothing in the store leads back to an epoch before it.
 """
 
 from __future__ import annotations
 
 import base64
 import fcntl
+import hmac
 import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
+# How stale a process's view of destroyed epochs may be.
+EPOCH_CHECK_SECONDS = 1.0
 
 
 class KeyUnavailable(Exception):
@@ -41,6 +57,10 @@ class DataKeyDestroyed(Exception):
     """The data key was destroyed (erasure); what it protected is gone for good."""
 
 
+class EpochDestroyed(KeyUnavailable):
+    """A data key is wrapped under a retention epoch whose key the key store has destroyed."""
+
+
 class MasterKeyProvider(Protocol):
     """What the rest of Confide may ask of master keys (a KMS adapter implements this)."""
 
@@ -49,9 +69,13 @@ class MasterKeyProvider(Protocol):
 
     def versions(self) -> list[int]: ...
 
-    def wrap(self, data_key: bytes, *, associated_data: bytes) -> tuple[int, bytes]: ...
+    def wrap(
+        self, data_key: bytes, *, associated_data: bytes, epoch: date | None = None
+    ) -> tuple[int, bytes]: ...
 
-    def unwrap(self, version: int, wrapped: bytes, *, associated_data: bytes) -> bytes: ...
+    def unwrap(
+        self, version: int, wrapped: bytes, *, associated_data: bytes, epoch: date | None = None
+    ) -> bytes: ...
 
     def index_key(self) -> bytes: ...
 
@@ -128,6 +152,206 @@ class KeyRing:
         )
 
 
+def _next_chain(chain: bytes) -> bytes:
+    return hmac.digest(chain, b"confide:retention-epoch:next", "sha256")
+
+
+def _epoch_key_from_chain(chain: bytes) -> bytes:
+    return hmac.digest(chain, b"confide:retention-epoch:key", "sha256")
+
+
+@dataclass(frozen=True)
+class EpochRatchet:
+    """What the key store holds of retention epochs: the oldest live epoch (`floor`, a day)
+    and its chain value. Epoch d >= floor has chain value next^(d - floor)(chain); its key is
+    derived from that value. HMAC is one-way, so no earlier epoch can be derived."""
+
+    floor: date
+    chain: bytes
+    demo: bool = False
+    advanced_at: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": 1,
+                "demo": self.demo,
+                "floor": self.floor.isoformat(),
+                "chain": _b64(self.chain),
+                "advanced_at": self.advanced_at,
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str) -> EpochRatchet:
+        try:
+            raw = json.loads(text)
+            return cls(
+                floor=date.fromisoformat(raw["floor"]),
+                chain=_unb64(raw["chain"], f"epoch chain in {source}"),
+                demo=bool(raw.get("demo", False)),
+                advanced_at=str(raw.get("advanced_at", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(
+                f"The retention epoch store {source} is malformed ({exc}); restore it from the "
+                "key store backup."
+            ) from exc
+
+    @classmethod
+    def generate(cls, *, demo: bool, floor: date) -> EpochRatchet:
+        return cls(floor=floor, chain=secrets.token_bytes(KEY_BYTES), demo=demo)
+
+    def advanced_to(self, floor: date) -> EpochRatchet:
+        """The ratchet with every epoch before `floor` destroyed (never moves backwards)."""
+        chain = self.chain
+        for _ in range((floor - self.floor).days):
+            chain = _next_chain(chain)
+        return replace(
+            self,
+            floor=max(floor, self.floor),
+            chain=chain,
+            advanced_at=timezone.now().isoformat(timespec="seconds"),
+        )
+
+
+def epoch_store_path() -> Path:
+    """The epoch store: CONFIDE_EPOCH_KEYS_FILE, or `epochs.json` beside the key ring file."""
+    configured = getattr(settings, "CONFIDE_EPOCH_KEYS_FILE", "")
+    if configured:
+        return Path(configured)
+    return Path(settings.CONFIDE_KEYS_FILE).with_name("epochs.json")
+
+
+def write_epoch_ratchet(path: Path, ratchet: EpochRatchet, *, exclusive: bool = False) -> None:
+    """Write the epoch store atomically. `exclusive`: only if none exists yet (creation by
+    one process of several must not replace a store another already uses)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(ratchet.to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    if exclusive:
+        try:
+            os.link(tmp, path)
+        finally:
+            tmp.unlink()
+    else:
+        tmp.replace(path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def read_epoch_ratchet(path: Path) -> EpochRatchet:
+    try:
+        text = path.read_text()
+    except FileNotFoundError as exc:
+        raise ImproperlyConfigured(
+            f"No retention epoch store at {path}. Run `confide keys init --if-missing` once, on "
+            "the key store every server shares (or set CONFIDE_EPOCH_KEYS_FILE to it)."
+        ) from exc
+    return EpochRatchet.from_json(text, source=str(path))
+
+
+class RetentionEpochs:
+    """The epoch keys of the key store, derived on demand from its ratchet file.
+
+    Every use checks the file (one stat), so once any process destroys epochs, no process
+    derives them again. Chain values are cached from the floor up to the latest epoch asked
+    for (a case's data may fall due eight years ahead: about 3,000 HMACs, once).
+    """
+
+    def __init__(self, path: Path, ratchet: EpochRatchet) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._set(ratchet)
+
+    def _set(self, ratchet: EpochRatchet) -> None:
+        self._ratchet = ratchet
+        self._chains = [ratchet.chain]
+        self._file_state = _file_state(self._path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def ratchet(self) -> EpochRatchet:
+        return self._ratchet
+
+    @property
+    def floor(self) -> date:
+        return self._ratchet.floor
+
+    def reload_if_changed(self) -> bool:
+        if _file_state(self._path) == self._file_state:
+            return False
+        with self._lock:
+            self._set(read_epoch_ratchet(self._path))
+        return True
+
+    def key(self, epoch: date) -> bytes:
+        offset = (epoch - self._ratchet.floor).days
+        if offset < 0:
+            raise EpochDestroyed(
+                f"The key of retention epoch {epoch} was destroyed (epochs before "
+                f"{self._ratchet.floor} no longer exist)."
+            )
+        with self._lock:
+            chains = self._chains
+            while len(chains) <= offset:
+                chains.append(_next_chain(chains[-1]))
+            return _epoch_key_from_chain(chains[offset])
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store's lock file for a read-modify-write, re-reading the store inside."""
+        fd = os.open(self._path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with self._lock:
+                self._set(read_epoch_ratchet(self._path))
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def save(self, ratchet: EpochRatchet) -> None:
+        write_epoch_ratchet(self._path, ratchet)
+        with self._lock:
+            self._set(ratchet)
+
+
+def _file_state(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_mtime_ns)
+
+
+def open_retention_epochs(*, demo: bool) -> RetentionEpochs:
+    """The key store's epochs. A demo key ring gets a new store on first use; a real one must
+    be created once with `confide keys init` on the shared key store, so that no server ever
+    starts wrapping under epochs the others cannot derive."""
+    path = epoch_store_path()
+    if not path.exists() and demo:
+        # If another process created it first, use theirs.
+        with suppress(FileExistsError):
+            write_epoch_ratchet(
+                path,
+                EpochRatchet.generate(demo=True, floor=timezone.localdate()),
+                exclusive=True,
+            )
+    return RetentionEpochs(path, read_epoch_ratchet(path))
+
+
 class LocalMasterKeys:
     """Master keys held in this process, loaded from a key-ring file or the environment.
 
@@ -141,6 +365,10 @@ class LocalMasterKeys:
         self._path = path
         self._lock = threading.Lock()
         self._file_state = self._stat()
+        self._epochs: RetentionEpochs | None = None
+        self._epochs_checked = 0.0
+        # Wrapping keys per (master version, epoch): HKDF once, not per data key.
+        self._wrapping: dict[tuple[int, date], AESGCM] = {}
 
     def _stat(self) -> tuple[int, int] | None:
         if self._path is None:
@@ -173,14 +401,51 @@ class LocalMasterKeys:
     def index_key(self) -> bytes:
         return self._ring.index_key
 
-    def wrap(self, data_key: bytes, *, associated_data: bytes) -> tuple[int, bytes]:
+    def epochs(self) -> RetentionEpochs:
+        """The key store's retention epochs, checked for changes (one stat) at most once a
+        second: a stat per data key was a tenth of the cost of making one."""
+        if self._epochs is None:
+            with self._lock:
+                if self._epochs is None:
+                    self._epochs = open_retention_epochs(demo=self._ring.demo)
+                    self._epochs_checked = time.monotonic()
+        elif time.monotonic() - self._epochs_checked >= EPOCH_CHECK_SECONDS:
+            self._epochs_checked = time.monotonic()
+            if self._epochs.reload_if_changed():
+                self._wrapping = {}
+        return self._epochs
+
+    def _aead(self, version: int, key: bytes, epoch: date | None) -> AESGCM:
+        if epoch is None:
+            return AESGCM(key)
+        epochs = self.epochs()
+        aead = self._wrapping.get((version, epoch))
+        if aead is None:
+            # Both secrets are needed: the master key (backed up, rotated) and the epoch key
+            # (destroyed when the epoch passes).
+            derived = HKDF(
+                algorithm=hashes.SHA256(),
+                length=KEY_BYTES,
+                salt=None,
+                info=b"confide:data-key-wrap:" + epoch.isoformat().encode(),
+            ).derive(key + epochs.key(epoch))
+            aead = self._wrapping[(version, epoch)] = AESGCM(derived)
+        elif epoch < epochs.floor:
+            raise EpochDestroyed(f"The key of retention epoch {epoch} was destroyed.")
+        return aead
+
+    def wrap(
+        self, data_key: bytes, *, associated_data: bytes, epoch: date | None = None
+    ) -> tuple[int, bytes]:
         self.reload_if_changed()
         version = self._ring.active_version
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = AESGCM(self._ring.master_keys[version]).encrypt(nonce, data_key, associated_data)
-        return version, nonce + sealed
+        aead = self._aead(version, self._ring.master_keys[version], epoch)
+        return version, nonce + aead.encrypt(nonce, data_key, associated_data)
 
-    def unwrap(self, version: int, wrapped: bytes, *, associated_data: bytes) -> bytes:
+    def unwrap(
+        self, version: int, wrapped: bytes, *, associated_data: bytes, epoch: date | None = None
+    ) -> bytes:
         key = self._ring.master_keys.get(version)
         if key is None and self._path is not None:
             self.reload()
@@ -190,13 +455,13 @@ class LocalMasterKeys:
                 f"Master key version {version} is not available to this process; "
                 "check CONFIDE_KEYS_FILE or CONFIDE_MASTER_KEYS."
             )
+        aead = self._aead(version, key, epoch)
         try:
-            return AESGCM(key).decrypt(
-                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], associated_data
-            )
+            return aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], associated_data)
         except InvalidTag as exc:
             raise KeyUnavailable(
-                f"A data key did not unwrap with master key version {version}."
+                f"A data key did not unwrap with master key version {version}"
+                + (f" and retention epoch {epoch}." if epoch else ".")
             ) from exc
 
     def reload(self) -> None:
@@ -206,6 +471,7 @@ class LocalMasterKeys:
             state = self._stat()
             self._ring = read_key_ring(self._path)
             self._file_state = state
+            self._wrapping = {}
 
     def save(self, ring: KeyRing) -> None:
         """Replace the key ring file atomically (write, fsync, rename)."""
@@ -217,6 +483,7 @@ class LocalMasterKeys:
         with self._lock:
             self._ring = ring
             self._file_state = self._stat()
+            self._wrapping = {}
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

@@ -10,17 +10,25 @@ class DataKey(models.Model):
 
     Each Person (and each staff member, and each home address) has its own, so erasing one
     subject is destroying one key: ciphertexts elsewhere — replicas, exports — become noise.
+    With a `retention_epoch`, the wrapping key is derived from the master key and that epoch's
+    key, which the key store destroys once the epoch has passed: then even a copy of this row
+    taken earlier no longer opens. Without one (keys made before epochs, staff), the master
+    key alone wraps it.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     wrapped_key = models.BinaryField(null=True)
     master_version = models.PositiveIntegerField(null=True)
+    retention_epoch = models.DateField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     rewrapped_at = models.DateTimeField(null=True)
     destroyed_at = models.DateTimeField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["master_version"], name="datakey_master_version")]
+        indexes = [
+            models.Index(fields=["master_version"], name="datakey_master_version"),
+            models.Index(fields=["retention_epoch"], name="datakey_retention_epoch"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="datakey_live_or_destroyed",

@@ -19,6 +19,7 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "Supervisor"
     DATA_PROTECTION_OFFICER = "dpo", "Data protection officer"
     ADMINISTRATOR = "administrator", "Administrator"
+    SUPPORT_OFFICER = "support_officer", "Local authority support officer"
 
 
 class Tier(models.IntegerChoices):
@@ -36,6 +37,7 @@ ROLE_TIER: dict[str, int | None] = {
     Role.SUPERVISOR: None,
     Role.DATA_PROTECTION_OFFICER: None,
     Role.ADMINISTRATOR: None,
+    Role.SUPPORT_OFFICER: None,
 }
 
 STAFF_SEALED_FIELDS = ("display_name", "email", "phone")

@@ -46,6 +46,7 @@ is_clinical = _role(Role.CLINICIAN, Role.HEALTH_PROTECTION)
 is_supervisor = _role(Role.SUPERVISOR)
 is_dpo = _role(Role.DATA_PROTECTION_OFFICER)
 is_administrator = _role(Role.ADMINISTRATOR)
+is_support_officer = _role(Role.SUPPORT_OFFICER)
 
 
 @rules.predicate
@@ -86,6 +87,8 @@ rules.add_perm("cases.work_case", trained & holds_case)
 rules.add_perm("workqueue.view_dashboard", is_supervisor)
 rules.add_perm("workqueue.reassign", trained & is_supervisor)
 rules.add_perm("people.search_population", trained & is_supervisor)
+# The line list holds case references and dates, no identities: trained supervisors.
+rules.add_perm("workqueue.export_line_list", trained & is_supervisor)
 # Likely matches show both people's details side by side: trained supervisors decide them.
 rules.add_perm("matching.review_matches", trained & is_supervisor)
 rules.add_perm("messaging.manage_templates", trained & is_supervisor)
@@ -102,3 +105,7 @@ rules.add_perm("dpo.second_approve_disclosure", trained & (is_dpo | is_administr
 rules.add_perm("demo.view_sent_mail", trained & (is_supervisor | is_administrator))
 # Import runs hold counts and (row, field, reason) errors only, never a submitted value.
 rules.add_perm("ingest.view_import_runs", is_supervisor)
+# Isolation support (confide/support): the local authority's officers review applications
+# (eligibility, masked bank details, evidence), record payments and handle help requests.
+rules.add_perm("support.review_applications", trained & is_support_officer)
+rules.add_perm("support.handle_help_requests", trained & is_support_officer)

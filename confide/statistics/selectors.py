@@ -33,6 +33,7 @@ from confide.statistics.tables import (
     CASE_COLUMNS,
     CONTACT_COLUMNS,
     Cell,
+    cumulative_cells_to_protect,
     table_equations,
 )
 from confide.tracing.models import Exposure, NotificationState
@@ -193,8 +194,16 @@ def weekly_figures() -> list[WeeklyRow]:
     counts = weekly_counts()
     weeks, case_cells, contact_cells = counts.weeks, counts.case_cells, counts.contact_cells
     hours = counts.hours_to_reach_contacts
-    hidden_cases = suppress(case_cells, table_equations(weeks, CASE_COLUMNS))
-    hidden_contacts = suppress(contact_cells, table_equations(weeks, CONTACT_COLUMNS))
+    hidden_cases = suppress(
+        case_cells,
+        table_equations(weeks, CASE_COLUMNS),
+        protect=cumulative_cells_to_protect(case_cells, weeks, CASE_COLUMNS),
+    )
+    hidden_contacts = suppress(
+        contact_cells,
+        table_equations(weeks, CONTACT_COLUMNS),
+        protect=cumulative_cells_to_protect(contact_cells, weeks, CONTACT_COLUMNS),
+    )
     result = []
     for week in (*weeks, ALL_WEEKS):
         reached_contacts = (week, "reached")

@@ -18,13 +18,16 @@ What `suppress` guarantees, for every cell and every equation it is given:
    reached is not a fact about any person.
 5. no suppressed count of 1 to 4 can be worked out exactly by combining all the equations
    (linear algebra over the published cells, `solvable`): if one could, another cell is hidden.
+6. cells the caller asks to `protect` (a cumulative figure whose change since an earlier
+   publication would be 1 to 4: see tables.cumulative_cells_to_protect) are suppressed and, like
+   small counts, cannot be worked out exactly from the equations.
 It does not promise that every *sum* of suppressed cells spread over several equations is
 outside 1 to 4, nor defend against bounds a reader could infer from counts being non-negative.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -48,9 +51,14 @@ def is_disclosive(count: int) -> bool:
     return 0 < count < SMALLEST_PUBLISHED
 
 
-def suppress(cells: Mapping[Key, int], equations: Sequence[Equation[Key]]) -> frozenset[Key]:
+def suppress(
+    cells: Mapping[Key, int],
+    equations: Sequence[Equation[Key]],
+    *,
+    protect: Collection[Key] = frozenset(),
+) -> frozenset[Key]:
     """The keys of `cells` that must not be published."""
-    hidden = {key for key, count in cells.items() if is_disclosive(count)}
+    hidden = {key for key, count in cells.items() if is_disclosive(count)} | set(protect)
     while True:
         changed = True
         while changed:
@@ -60,7 +68,11 @@ def suppress(cells: Mapping[Key, int], equations: Sequence[Equation[Key]]) -> fr
                 if extra is not None:
                     hidden.add(extra)
                     changed = True
-        exposed = [key for key in solvable(equations, hidden) if is_disclosive(cells[key])]
+        exposed = [
+            key
+            for key in solvable(equations, hidden)
+            if is_disclosive(cells[key]) or key in protect
+        ]
         extra = _cell_to_protect(cells, equations, hidden, exposed[0]) if exposed else None
         if extra is None:
             return frozenset(hidden)

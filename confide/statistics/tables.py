@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from confide.statistics.suppression import Equation
+from confide.statistics.suppression import Equation, is_disclosive
 
 ALL_WEEKS = "all"
 Cell = tuple[str, str]  # (week, column name)
@@ -34,6 +34,27 @@ def table_equations(rows: Sequence[str], columns: Sequence[Column]) -> list[Equa
         if rows
     ]
     return equations
+
+
+def cumulative_cells_to_protect(
+    cells: Mapping[Cell, int], rows: Sequence[str], columns: Sequence[Column]
+) -> frozenset[Cell]:
+    """All-weeks cells to hide because of earlier publications.
+
+    The all-weeks row is a running total, republished every week. A reader who kept an earlier
+    page knows the total as it was then; today's total minus it is the sum of the weeks added
+    since. So an all-weeks figure is hidden while the newest week, or the newest few weeks
+    together, add 1 to 4 to it. `rows` are newest first.
+    """
+    protect = set()
+    for column in columns:
+        added = 0
+        for row in rows[:-1]:
+            added += cells[(row, column.name)]
+            if is_disclosive(added):
+                protect.add((ALL_WEEKS, column.name))
+                break
+    return frozenset(protect)
 
 
 CASE_COLUMNS = (

@@ -21,7 +21,6 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from confide.messaging.models import Channel, Message
@@ -30,6 +29,7 @@ from confide.messaging.template_types import TemplateKind
 from confide.people.selectors import active_safeguarding, read_person
 from confide.people.validation import check_event_date
 from confide.staff.models import StaffMember, Tier
+from confide.tracing import daily_sweep
 from confide.tracing.models import Exposure, FollowUp, FollowUpOutcome, FollowUpStatus
 from confide.tracing.notifications import written_channel
 from confide.workqueue.models import WorkItem, WorkKind, WorkState
@@ -80,55 +80,17 @@ def _chase_if_missed_in_a_row(exposure: Exposure, *, up_to: date) -> WorkItem | 
 def open_follow_ups(*, today: date | None = None, now: datetime | None = None) -> FollowUpSweep:
     """Mark earlier days' unanswered checks missed (chasing anyone who has missed two in a
     row), and put today's checks in the call handlers' queue. Safe to run again and at once
-    from several workers: each step is a conditional update or a conflict-ignoring insert."""
+    from several workers: each step is a conditional update or a conflict-ignoring insert.
+    Set-based (confide/tracing/daily_sweep.py): a few statements, flat memory, whatever the
+    number of contacts in isolation."""
     today = today or timezone.localdate()
     now = now or timezone.now()
     with transaction.atomic():
-        overdue = FollowUp.objects.filter(status=FollowUpStatus.DUE, due_on__lt=today)
-        exposure_ids = set(
-            overdue.filter(exposure__isnull=False).values_list("exposure_id", flat=True)
+        chased = daily_sweep.chase_missed_in_a_row(
+            today=today, yesterday=today - timedelta(days=1), now=now
         )
-        missed = overdue.update(status=FollowUpStatus.MISSED)
-        # Nobody can record a check-in for a day that has passed: its item leaves the queue.
-        WorkItem.objects.filter(
-            kind=WorkKind.FOLLOW_UP, state__in=OPEN_STATES, follow_up__due_on__lt=today
-        ).update(state=WorkState.CANCELLED, completed_at=now)
-    chased = 0
-    for exposure in Exposure.objects.filter(
-        pk__in=exposure_ids, contact__erased_at__isnull=True
-    ).order_by("pk"):
-        if _chase_if_missed_in_a_row(exposure, up_to=today - timedelta(days=1)) is not None:
-            chased += 1
-    has_item = WorkItem.objects.filter(kind=WorkKind.FOLLOW_UP, follow_up=OuterRef("pk"))
-    todays = (
-        FollowUp.objects.filter(
-            status=FollowUpStatus.DUE,
-            due_on=today,
-            exposure__isnull=False,
-            person__erased_at__isnull=True,
-        )
-        .exclude(Exists(has_item))
-        .order_by("pk")
-        .values_list("pk", "exposure_id")
-    )
-    opened = 0
-    batch: list[WorkItem] = []
-    for follow_up_id, exposure_id in todays.iterator(chunk_size=1000):
-        batch.append(
-            WorkItem(
-                kind=WorkKind.FOLLOW_UP,
-                tier=Tier.CALL_HANDLING,
-                priority=PRIORITY_FOLLOW_UP,
-                exposure_id=exposure_id,
-                follow_up_id=follow_up_id,
-                available_at=now,
-            )
-        )
-        if len(batch) == 1000:
-            opened += len(WorkItem.objects.bulk_create(batch, ignore_conflicts=True))
-            batch = []
-    if batch:
-        opened += len(WorkItem.objects.bulk_create(batch, ignore_conflicts=True))
+        missed = daily_sweep.mark_overdue_missed(today=today, now=now)
+    opened = daily_sweep.open_todays_checks(today=today, now=now, priority=PRIORITY_FOLLOW_UP)
     return FollowUpSweep(missed=missed, opened=opened, chased=chased)
 
 
@@ -219,35 +181,75 @@ def record_check_in(
         item.save(update_fields=["state", "attempts", "completed_at"])
         exposure = item.exposure
         assert exposure is not None
-        check_in = CheckIn(follow_up=follow_up)
-        if outcome == FollowUpOutcome.SYMPTOMS:
-            assert symptom_onset is not None
-            check_in = CheckIn(
-                follow_up=follow_up,
-                test_message=tell_contact_to_book_a_test(exposure=exposure),
-                raised=[
-                    enqueue_contact_work(
-                        exposure=exposure,
-                        kind=WorkKind.CONTACT_SYMPTOMS,
-                        tier=Tier.CLINICAL,
-                        priority=PRIORITY_URGENT,
-                        reason=f"contact has symptoms since {symptom_onset:%-d %B %Y}",
-                    )
-                ],
-            )
-        elif outcome == FollowUpOutcome.NEEDS_SUPPORT:
-            check_in = CheckIn(
-                follow_up=follow_up,
-                raised=[
-                    enqueue_contact_work(
-                        exposure=exposure,
-                        kind=WorkKind.SUPPORT_REFERRAL,
-                        tier=Tier.CALL_HANDLING,
-                        reason="needs support while self-isolating: refer to local support",
-                    )
-                ],
-            )
-        elif not reached:
-            chase = _chase_if_missed_in_a_row(exposure, up_to=follow_up.due_on)
-            check_in = CheckIn(follow_up=follow_up, raised=[chase] if chase else [])
+        check_in = _what_follows(exposure, follow_up, outcome, symptom_onset)
     return check_in
+
+
+def _what_follows(
+    exposure: Exposure, follow_up: FollowUp, outcome: str, symptom_onset: date | None
+) -> CheckIn:
+    """What a check-in raises, whoever recorded it (a call handler, or the contact online)."""
+    check_in = CheckIn(follow_up=follow_up)
+    if outcome == FollowUpOutcome.SYMPTOMS:
+        assert symptom_onset is not None
+        check_in = CheckIn(
+            follow_up=follow_up,
+            test_message=tell_contact_to_book_a_test(exposure=exposure),
+            raised=[
+                enqueue_contact_work(
+                    exposure=exposure,
+                    kind=WorkKind.CONTACT_SYMPTOMS,
+                    tier=Tier.CLINICAL,
+                    priority=PRIORITY_URGENT,
+                    reason=f"contact has symptoms since {symptom_onset:%-d %B %Y}",
+                )
+            ],
+        )
+    elif outcome == FollowUpOutcome.NEEDS_SUPPORT:
+        check_in = CheckIn(
+            follow_up=follow_up,
+            raised=[
+                enqueue_contact_work(
+                    exposure=exposure,
+                    kind=WorkKind.SUPPORT_REFERRAL,
+                    tier=Tier.CALL_HANDLING,
+                    reason="needs support while self-isolating: refer to local support",
+                )
+            ],
+        )
+    elif outcome == FollowUpOutcome.UNREACHABLE:
+        chase = _chase_if_missed_in_a_row(exposure, up_to=follow_up.due_on)
+        check_in = CheckIn(follow_up=follow_up, raised=[chase] if chase else [])
+    return check_in
+
+
+def record_self_check_in(
+    *,
+    exposure: Exposure,
+    outcome: str,
+    symptom_onset: date | None = None,
+    today: date | None = None,
+) -> CheckIn:
+    """The contact's own check-in from their page: today's follow-up is recorded (made, if
+    today has none, e.g. the day they were told), its call leaves the queue, and it raises
+    exactly what a call handler's record would."""
+    today = today or timezone.localdate()
+    if outcome == FollowUpOutcome.UNREACHABLE:
+        raise ValidationError({"outcome": ["Choose how you are today"]})
+    _validate_check_in(outcome, symptom_onset, today)
+    now = timezone.now()
+    with transaction.atomic():
+        FollowUp.objects.get_or_create(
+            exposure=exposure, due_on=today, defaults={"person_id": exposure.contact_id}
+        )
+        follow_up = FollowUp.objects.select_for_update().get(exposure=exposure, due_on=today)
+        if follow_up.status != FollowUpStatus.DUE:
+            raise FollowUpClosed("Today's check-in has already been recorded.")
+        follow_up.status = FollowUpStatus.DONE
+        follow_up.outcome = outcome
+        follow_up.completed_at = now
+        follow_up.save(update_fields=["status", "outcome", "completed_at"])
+        WorkItem.objects.filter(
+            kind=WorkKind.FOLLOW_UP, follow_up=follow_up, state__in=OPEN_STATES
+        ).update(state=WorkState.CANCELLED, completed_at=now)
+        return _what_follows(exposure, follow_up, outcome, symptom_onset)

@@ -159,7 +159,11 @@ class FollowUp(models.Model):
     completed_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "due_on"], name="followup_due")]
+        indexes = [
+            models.Index(fields=["status", "due_on"], name="followup_due"),
+            # The daily sweep walks a day's due checks in id order, a batch at a time.
+            models.Index(fields=["status", "due_on", "id"], name="followup_due_keyset"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="followup_of_exposure_or_case",

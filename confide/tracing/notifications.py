@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import translation
@@ -25,14 +24,16 @@ from confide.tracing.models import Exposure, NotificationState
 
 
 def contact_notification_personalisation(
-    *, exposure: Exposure, contact: PersonDetails, language: str
+    *, exposure: Exposure, contact: PersonDetails, language: str, own_page_link: str
 ) -> dict[str, str]:
+    """`own_page_link` is the contact's own self-service link (confide.public): their advice,
+    check-in and support, behind their own verification; it says nothing of the case."""
     with translation.override(language):
         ends_on = date_format(exposure.isolation_ends_on, "l j F Y")
     return {
         "first_name": contact.given_name,
         "isolation_ends_on": ends_on,
-        "support_link": f"{settings.CONFIDE_PUBLIC_BASE_URL}/support/",
+        "support_link": own_page_link,
     }
 
 
@@ -67,13 +68,19 @@ def notify_contact(*, exposure: Exposure) -> Message | None:
     template = current_template(
         kind=TemplateKind.CONTACT_NOTIFICATION, channel=channel, language=language
     )
+    from confide.public.links import issue_contact_link
+
     with transaction.atomic():
+        own_page = issue_contact_link(exposure=exposure)
         message = queue_message(
             template=template,
             to=Addressee.for_person(contact),
             recipient=recipient,
             personalisation=contact_notification_personalisation(
-                exposure=exposure, contact=details, language=template.language
+                exposure=exposure,
+                contact=details,
+                language=template.language,
+                own_page_link=own_page.url,
             ),
         )
         exposure.notification_message = message

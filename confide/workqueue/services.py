@@ -66,20 +66,35 @@ def _new_item(*, kind: str, tier: int, priority: int, reason: str, **subject: ob
 
 
 def enqueue_case_interviews(*, cases: Sequence[Case], reason: str = "") -> int:
-    """Put many cases in their tiers' queues in one insert (imports), each at most once like
-    `enqueue_case_interview`: a case with an open item keeps it. Returns how many were added."""
-    items = [
-        _new_item(
-            kind=WorkKind.CASE_INTERVIEW,
-            tier=case.tier,
-            priority=PRIORITY_NORMAL,
-            reason=reason,
-            case=case,
-        )
-        for case in cases
+    """Put many cases in their tiers' queues in one insert, each at most once like
+    `enqueue_case_interview`: a case with an open item keeps it. Returns how many were asked
+    for (a case that already had an open item counts, though it gains no second one)."""
+    return enqueue_case_interviews_by_id(
+        case_tiers=[(case.pk, case.tier) for case in cases], reason=reason
+    )
+
+
+def enqueue_case_interviews_by_id(
+    *, case_tiers: Sequence[tuple[int, int]], reason: str = ""
+) -> int:
+    """`enqueue_case_interviews` for (case id, tier) pairs (imports): one INSERT ... ON
+    CONFLICT DO NOTHING, the partial unique constraint keeping one open item per case."""
+    from confide.bulk import insert_rows
+
+    now = timezone.now()
+    rows = [
+        {
+            "kind": WorkKind.CASE_INTERVIEW.value,
+            "tier": int(tier),
+            "priority": PRIORITY_NORMAL,
+            "reason": reason[:200],
+            "case_id": case_id,
+            "available_at": now,
+        }
+        for case_id, tier in case_tiers
     ]
     with transaction.atomic():
-        return len(WorkItem.objects.bulk_create(items, batch_size=500, ignore_conflicts=True))
+        return len(insert_rows(WorkItem, rows, ignore_conflicts=True))
 
 
 def cancel_case_interview(*, case: Case) -> int:

@@ -31,7 +31,8 @@ class FollowUpCounts:
 
 def follow_ups_today(*, today: date | None = None) -> FollowUpCounts:
     today = today or timezone.localdate()
-    counts = FollowUp.objects.filter(due_on=today).aggregate(
+    # Naming every status lets the (status, due_on) index find the day's rows.
+    counts = FollowUp.objects.filter(status__in=FollowUpStatus.values, due_on=today).aggregate(
         due=Count("pk", filter=Q(status=FollowUpStatus.DUE)),
         done=Count("pk", filter=Q(status=FollowUpStatus.DONE)),
         missed=Count("pk", filter=Q(status=FollowUpStatus.MISSED)),
@@ -46,7 +47,10 @@ class FollowUpQueue:
 
 
 def follow_up_queue() -> FollowUpQueue:
-    counts = WorkItem.objects.filter(kind=WorkKind.FOLLOW_UP).aggregate(
+    open_items = WorkItem.objects.filter(
+        kind=WorkKind.FOLLOW_UP, state__in=(WorkState.WAITING, WorkState.CLAIMED)
+    )
+    counts = open_items.aggregate(
         waiting=Count("pk", filter=Q(state=WorkState.WAITING, available_at__lte=timezone.now())),
         claimed=Count("pk", filter=Q(state=WorkState.CLAIMED)),
     )

@@ -24,4 +24,5 @@ urlpatterns = [
     path("supervise/", views.dashboard, name="dashboard"),
     path("supervise/items/<int:item_id>/reassign/", views.reassign, name="reassign"),
     path("supervise/search/", views.population_search, name="search"),
+    path("supervise/line-list.csv", views.line_list, name="line_list"),
 ]

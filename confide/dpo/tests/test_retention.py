@@ -23,6 +23,8 @@ from confide.people.tests.factories import PersonFactory
 from confide.privacy.crypto import unwrap_data_key
 from confide.privacy.keys import DataKeyDestroyed
 from confide.privacy.models import AccessAction, AccessEvent, DataKey
+from confide.public.links import issue_contact_link
+from confide.public.models import SelfServiceLink
 from confide.schedule import Ticker
 from confide.tracing.models import Exposure, FollowUp, Proximity, Setting, SettingKind
 from confide.tracing.services import create_setting, record_exposure, record_visit
@@ -70,6 +72,17 @@ def test_a_contact_22_days_after_isolation_ends_is_erased_and_20_days_is_not() -
         unwrap_data_key(contact.data_key)
     assert Exposure.objects.filter(pk=exposure.pk).exists(), "the tombstone keeps statistics"
     assert not _erased(exposure.case.person), "the case is kept for years"
+
+
+def test_the_sweep_deletes_the_self_service_links_of_what_it_erases() -> None:
+    exposure = _contact_of_a_case()  # its notification carries a link to the contact's page
+    issue_contact_link(exposure=exposure)
+    assert SelfServiceLink.objects.filter(exposure=exposure).count() == 2
+
+    retention_sweep(now=_noon(exposure.isolation_ends_on + timedelta(days=22)))
+
+    assert not SelfServiceLink.objects.filter(exposure=exposure).exists()
+    assert not SelfServiceLink.objects.filter(person_id=exposure.contact_id).exists()
 
 
 def test_the_sweep_counts_each_record_type_and_records_counts_only() -> None:

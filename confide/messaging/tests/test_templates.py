@@ -176,10 +176,10 @@ def test_the_current_template_is_the_latest_version():
 
 @pytest.mark.django_db
 def test_welsh_falls_back_to_english_when_a_kind_has_no_welsh_template():
-    english = current_template(kind=TemplateKind.CASE_SELF_SERVICE, channel=Channel.EMAIL)
+    english = current_template(kind=TemplateKind.FOLLOW_UP_REMINDER, channel=Channel.SMS)
 
     chosen = current_template(
-        kind=TemplateKind.CASE_SELF_SERVICE, channel=Channel.EMAIL, language=Language.WELSH
+        kind=TemplateKind.FOLLOW_UP_REMINDER, channel=Channel.SMS, language=Language.WELSH
     )
 
     assert chosen == english

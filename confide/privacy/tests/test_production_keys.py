@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from confide.privacy.checks import check_production_keys
 from confide.privacy.keys import KeyRing, master_keys, reset_master_keys_cache, write_key_ring
+from confide.privacy.services import init_epoch_store
 
 
 @pytest.fixture
@@ -21,6 +22,7 @@ def production(settings):
 @pytest.fixture
 def real_key_ring(own_key_ring):
     write_key_ring(own_key_ring, KeyRing.generate(demo=False))
+    init_epoch_store(demo=False)
     reset_master_keys_cache()
     return own_key_ring
 
@@ -57,3 +59,16 @@ def test_development_accepts_a_demo_key_ring(settings):
     settings.PRODUCTION = False
 
     assert check_production_keys() == []
+
+
+def test_production_reports_a_real_key_ring_without_an_epoch_store_as_an_error(
+    own_key_ring, production
+):
+    write_key_ring(own_key_ring, KeyRing.generate(demo=False))
+    reset_master_keys_cache()
+
+    messages = check_production_keys()
+
+    assert [m.id for m in messages] == ["confide.E001"]
+    assert "No retention epoch store" in messages[0].msg
+    assert not (own_key_ring.parent / "epochs.json").exists(), "a real ring never invents one"

@@ -15,6 +15,7 @@ from confide.statistics.tables import (
     CONTACT_COLUMNS,
     Cell,
     Column,
+    cumulative_cells_to_protect,
     table_equations,
 )
 
@@ -160,3 +161,104 @@ def test_a_small_count_solvable_only_by_combining_equations_is_protected() -> No
 
     solvable = determined_cells(cells, equations, hidden)
     assert not [key for key in solvable if is_disclosive(cells[key])]
+
+
+@settings(max_examples=500, deadline=None)
+@given(tables())
+def test_no_two_published_cells_in_a_sum_relation_differ_by_one_to_four(
+    table: tuple[dict[Cell, int], list[Equation[Cell]]],
+) -> None:
+    """A total and any one of its parts (a week's columns; the all-weeks figure and a week),
+    and any two parts of one total, both published: their difference is 0 or at least 5."""
+    cells, equations = table
+    hidden = suppress(cells, equations)
+    for equation in equations:
+        if equation.total not in hidden:
+            for part in equation.parts:
+                if part not in hidden:
+                    assert not is_disclosive(cells[equation.total] - cells[part])
+
+
+def _week_cells(
+    history: list[dict[str, int]], columns: tuple[Column, ...]
+) -> tuple[list[str], dict[Cell, int]]:
+    """The table as published when `history` (oldest week first) was all there was."""
+    rows = [f"week-{index}" for index in range(len(history))][::-1]  # newest first
+    cells: dict[Cell, int] = {}
+    for index, base in enumerate(history):
+        row = f"week-{index}"
+        for column in columns:
+            cells[(row, column.name)] = (
+                sum(cells[(row, part)] for part in column.parts)
+                if column.parts
+                else base[column.name]
+            )
+    for column in columns:
+        cells[(ALL_WEEKS, column.name)] = sum(cells[(row, column.name)] for row in rows)
+    return rows, cells
+
+
+@st.composite
+def weekly_histories(draw: st.DrawFn) -> tuple[tuple[Column, ...], list[dict[str, int]]]:
+    columns: tuple[Column, ...] = draw(st.sampled_from([CASE_COLUMNS, CONTACT_COLUMNS]))
+    weeks = draw(st.integers(2, 7))
+    history = [
+        {column.name: draw(counts) for column in columns if not column.parts} for _ in range(weeks)
+    ]
+    return columns, history
+
+
+def _publish(
+    columns: tuple[Column, ...], history: list[dict[str, int]]
+) -> tuple[dict[Cell, int], frozenset[Cell]]:
+    """What `weekly_figures` publishes for this history: the cells, and those hidden."""
+    rows, cells = _week_cells(history, columns)
+    hidden = suppress(
+        cells,
+        table_equations(rows, columns),
+        protect=cumulative_cells_to_protect(cells, rows, columns),
+    )
+    return cells, hidden
+
+
+@settings(max_examples=300, deadline=None)
+@given(weekly_histories())
+def test_the_all_weeks_figure_never_moves_by_one_to_four_between_publications(
+    drawn: tuple[tuple[Column, ...], list[dict[str, int]]],
+) -> None:
+    """A reader who kept every weekly page subtracts last week's running total from this
+    week's: that difference, between any two pages, is never 1 to 4."""
+    columns, history = drawn
+    published: dict[str, list[int]] = {column.name: [] for column in columns}
+    for weeks in range(1, len(history) + 1):
+        cells, hidden = _publish(columns, history[:weeks])
+        for column in columns:
+            key = (ALL_WEEKS, column.name)
+            if key not in hidden:
+                for earlier in published[column.name]:
+                    assert not is_disclosive(cells[key] - earlier), (column.name, weeks)
+                published[column.name].append(cells[key])
+
+
+@settings(max_examples=300, deadline=None)
+@given(weekly_histories())
+def test_a_protected_running_total_cannot_be_solved_from_the_page(
+    drawn: tuple[tuple[Column, ...], list[dict[str, int]]],
+) -> None:
+    columns, history = drawn
+    rows, cells = _week_cells(history, columns)
+    equations = table_equations(rows, columns)
+    protect = cumulative_cells_to_protect(cells, rows, columns)
+
+    hidden = suppress(cells, equations, protect=protect)
+
+    assert protect <= hidden
+    assert not (determined_cells(cells, equations, hidden) & protect)
+
+
+def test_a_quiet_newest_week_hides_the_running_total_it_would_give_away() -> None:
+    history = [{"reached": 20, "not_reached": 10}, {"reached": 3, "not_reached": 0}]
+    _, hidden = _publish(CONTACT_COLUMNS, history)
+
+    assert (ALL_WEEKS, "reached") in hidden, "23 - 20 last week would show 3"
+    assert (ALL_WEEKS, "not_reached") not in hidden, "0 added: nothing to hide"

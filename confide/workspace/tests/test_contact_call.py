@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -75,10 +76,11 @@ def test_a_contact_call_shows_the_contact_and_their_isolation_end_and_nothing_of
         case_details.email,
         case_details.address,
         str(case.reference),
-        f"{exposure.last_contact_on:%-d %B}",
-        f"{case.specimen_date:%-d %B}",
     ):
         assert secret not in html
+    for day in (exposure.last_contact_on, case.specimen_date):
+        # A whole date: "4 December" must not match inside the isolation end "14 December".
+        assert not re.search(rf"\b{day:%-d %B}\b", html), day
     events = list(AccessEvent.objects.filter(actor_reference__isnull=False))  # staff, not Confide
     assert [e.subject_reference for e in events] == [exposure.contact.reference]
     assert events[0].purpose == "contact call"

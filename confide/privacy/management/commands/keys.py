@@ -1,4 +1,4 @@
-"""confide keys init | rotate [--retire] | retire | status"""
+"""confide keys init | rotate [--retire] | retire | migrate-epochs | status"""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Max, Min
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from rich.console import Console
 from rich.progress import Progress
 
 from confide.privacy import services
-from confide.privacy.keys import master_keys
+from confide.privacy.keys import epoch_store_path, master_keys
 from confide.privacy.models import DataKey
 
 
@@ -40,7 +43,13 @@ class Command(BaseCommand):
             "retire",
             help="remove versions no data key uses (after every process has seen the new ring)",
         )
-        sub.add_parser("status", help="show key versions and how many data keys each wraps")
+        sub.add_parser(
+            "migrate-epochs",
+            help="move data keys made before retention epochs into their epochs (run once)",
+        )
+        sub.add_parser(
+            "status", help="show key versions, retention epochs and how many data keys each wraps"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.ending = ""
@@ -56,6 +65,8 @@ class Command(BaseCommand):
             self._rotate(console, retire=options.get("retire", False))
         elif action == "retire":
             self._retire(console)
+        elif action == "migrate-epochs":
+            self._migrate_epochs(console)
         else:
             self._status(console)
 
@@ -63,6 +74,11 @@ class Command(BaseCommand):
         path = Path(settings.CONFIDE_KEYS_FILE)
         if path.exists() and if_missing:
             console.print(f"Key ring already present at {path}")
+            # A key ring from before retention epochs gets its epoch store now.
+            if services.init_epoch_store(demo=master_keys().ring.demo):
+                console.print(
+                    f"Created the retention epoch store at [bold]{epoch_store_path()}[/]."
+                )
             return
         try:
             services.init_key_ring(path=path, demo=demo)
@@ -71,6 +87,11 @@ class Command(BaseCommand):
         kind = "demo " if demo else ""
         console.print(
             f"Created a {kind}key ring at [bold]{path}[/] (mode 0600). Back it up offline."
+        )
+        console.print(
+            f"Created the retention epoch store at [bold]{epoch_store_path()}[/] (mode 0600). "
+            "Keep its backups only briefly: a backup keeps erased people readable "
+            "(docs/architecture.md, Retention epochs)."
         )
 
     def _rotate(self, console: Console, *, retire: bool) -> None:
@@ -99,6 +120,20 @@ class Command(BaseCommand):
         else:
             console.print("No master key version can be retired (each is active or in use).")
 
+    def _migrate_epochs(self, console: Console) -> None:
+        # The retention rules decide each key's epoch; imported here, at the edge, because
+        # confide.privacy itself knows nothing of people, cases or places.
+        from confide.dpo.retention import key_epochs_to_move
+
+        unscheduled = DataKey.objects.filter(
+            destroyed_at__isnull=True, retention_epoch__isnull=True
+        ).count()
+        moved = services.move_data_keys_to_epochs(key_epochs_to_move(today=timezone.localdate()))
+        console.print(
+            f"Moved {moved} data keys into retention epochs ({unscheduled} had none before; "
+            "staff and other keys no retention rule erases stay under the master key alone)."
+        )
+
     def _status(self, console: Console) -> None:
         provider = master_keys()
         console.print(
@@ -109,3 +144,26 @@ class Command(BaseCommand):
             console.print(f"  version {version}: wraps {count} data keys")
         destroyed = DataKey.objects.filter(destroyed_at__isnull=False).count()
         console.print(f"  destroyed (erased) data keys: {destroyed}")
+        epochs = provider.epochs()
+        console.print(
+            f"Retention epochs: {epochs.path}; every epoch before {epochs.floor} is destroyed"
+            + (
+                f" (last destroyed at {epochs.ratchet.advanced_at})"
+                if epochs.ratchet.advanced_at
+                else ""
+            )
+        )
+        live = DataKey.objects.filter(destroyed_at__isnull=True)
+        unscheduled = live.filter(retention_epoch__isnull=True).count()
+        console.print(f"  no epoch (master key alone): {unscheduled} data keys")
+        months = (
+            live.filter(retention_epoch__isnull=False)
+            .annotate(month=TruncMonth("retention_epoch"))
+            .values("month")
+            .annotate(keys=Count("pk"), first=Min("retention_epoch"), last=Max("retention_epoch"))
+            .order_by("month")
+        )
+        for month in months:
+            console.print(
+                f"  epochs {month['first']} to {month['last']}: {month['keys']} data keys"
+            )

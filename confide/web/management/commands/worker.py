@@ -11,7 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
+from confide.api.health import worker_name
 from confide.schedule import Ticker
+from confide.task_recovery import WORKER_ID_LENGTH
 
 logger = logging.getLogger("confide.worker")
 
@@ -51,6 +53,9 @@ class Command(BaseCommand):
                 interval=options["interval"],
                 reload=False,
                 startup_delay=False,
+                # Named as its heartbeat, so confide/task_recovery.py can tell its tasks
+                # apart once it is gone.
+                worker_id=worker_name()[:WORKER_ID_LENGTH],
             )
         finally:
             stop.set()

@@ -1,0 +1,93 @@
+"""Outcomes committed on a second connection while the next message is on the wire
+(`OutcomeWriter`, PostgreSQL's default): the same records as the inline path, and never more
+than two messages in doubt — handed to the SMTP server with their outcome not yet committed.
+
+Transactional tests: the writer's own connection must see the committed rows, and the test
+reads what it committed. Both paths run on both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from confide.messaging.dispatch import dispatch_due_messages, overlaps_outcomes
+from confide.messaging.models import Channel, Message, MessageState
+from confide.messaging.services import broadcast_to_staff, current_template
+from confide.messaging.template_types import TemplateKind
+from confide.messaging.tests.conftest import create_trainees
+from confide.staff.models import StaffMember
+from tests.support.smtp_sink import SmtpSink
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOTH_PATHS = pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "inline"])
+
+
+def queue_broadcast(supervisor: StaffMember, count: int) -> list[Message]:
+    broadcast = broadcast_to_staff(
+        members=create_trainees(count),
+        group_name="New starters",
+        template=current_template(kind=TemplateKind.STAFF_BROADCAST, channel=Channel.EMAIL),
+        sent_by=supervisor,
+    )
+    return list(broadcast.messages.order_by("pk"))
+
+
+def test_outcomes_overlap_by_default_only_on_postgresql_outside_a_transaction() -> None:
+    assert overlaps_outcomes() == (connection.vendor == "postgresql")
+    with transaction.atomic():
+        assert not overlaps_outcomes()
+
+
+def test_outcomes_cannot_be_overlapped_inside_a_callers_transaction() -> None:
+    with transaction.atomic(), pytest.raises(ValueError, match="inside a transaction"):
+        dispatch_due_messages(overlap_outcomes=True)
+
+
+@BOTH_PATHS
+def test_every_outcome_is_recorded_as_the_server_answered(
+    overlap: bool, supervisor: StaffMember, start_sink: Callable[..., SmtpSink]
+) -> None:
+    messages = queue_broadcast(supervisor, 12)
+    refused = "trainee004@trainees.example.org"
+    sink = start_sink(defer_first=1, reject=(refused,))
+
+    report = dispatch_due_messages(overlap_outcomes=overlap)
+
+    by_pk = {m.pk: m for m in Message.objects.all()}
+    assert (report.sent, report.retrying, report.failed) == (10, 1, 1)
+    assert by_pk[messages[0].pk].state == MessageState.FAILED_TEMPORARY  # the deferred one
+    assert by_pk[messages[0].pk].last_error == "SMTP 451: deferred"
+    assert by_pk[messages[4].pk].state == MessageState.FAILED_PERMANENT
+    sent = [m for m in by_pk.values() if m.state == MessageState.SENT]
+    assert len(sent) == len(sink.transactions()) == 10
+    assert all(m.attempts == 1 and m.provider_reference and m.sent_at for m in sent)
+    assert not Message.objects.filter(lease_expires_at__isnull=False).exists()
+
+
+@BOTH_PATHS
+def test_at_most_two_messages_are_ever_in_doubt_and_inline_at_most_one(
+    overlap: bool, supervisor: StaffMember, start_sink: Callable[..., SmtpSink]
+) -> None:
+    """Dispatch reads the clock just before and just after each send: at those moments,
+    compare what the server has accepted with the outcomes committed so far."""
+    queue_broadcast(supervisor, 30)
+    sink = start_sink()
+    in_doubt: list[int] = []
+
+    def observing_clock() -> datetime:
+        accepted = len(sink.transactions())
+        recorded = Message.objects.filter(state=MessageState.SENT).count()
+        in_doubt.append(accepted - recorded)
+        return timezone.now()
+
+    report = dispatch_due_messages(overlap_outcomes=overlap, clock=observing_clock)
+
+    assert report.sent == 30
+    assert min(in_doubt) >= 0
+    assert max(in_doubt) <= (2 if overlap else 1)
