@@ -24,10 +24,12 @@ from confide.public.tests.journey import (
     message_body,
     token_in,
 )
+from confide.support.models import SupportApplication, SupportPayment
 from confide.tracing.models import Exposure
 from confide.workqueue.models import WorkItem, WorkKind
 
-from .conftest import BrowserLog
+from .conftest import BrowserLog, SignInAs
+from .test_support_journey import ENGLISH, apply_for_support, approve_and_record_payment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,9 +75,17 @@ def add_person(page: Page, n: int, last_together: date) -> None:
     expect(page.get_by_text(f"Contactname{n} Tillinghast")).to_be_visible()
 
 
-def test_a_case_gives_three_contacts_and_a_contact_checks_in_with_symptoms(
-    live_server: LiveServer, page: Page, browser_log: BrowserLog, axe_check: Check
+def test_a_case_gives_three_contacts_and_a_contact_checks_in_and_is_paid_support(
+    live_server: LiveServer,
+    page: Page,
+    another_page: Page,
+    browser_log: BrowserLog,
+    axe_check: Check,
+    sign_in_as: SignInAs,
+    fast_passwords: None,
 ) -> None:
+    """Issue 6's journey end to end: the case's link, three contacts, one contact's page and
+    symptom check-in, their support application, and a local authority officer's approval."""
     today = timezone.localdate()
     issued = case_with_link(today=today)
     verify(
@@ -138,6 +148,14 @@ def test_a_case_gives_three_contacts_and_a_contact_checks_in_with_symptoms(
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_text("Thank you for telling us how you are today.")).to_be_visible()
     assert WorkItem.objects.filter(exposure=exposure, kind=WorkKind.CONTACT_SYMPTOMS).exists()
+
+    # From their page, the contact asks for support, and a reviewer approves it.
+    page.get_by_text("Ask for support").first.click()
+    apply_for_support(page, live_server, axe_check, ENGLISH)
+    application = SupportApplication.objects.get()
+    assert application.person_id == first.person_id
+    approve_and_record_payment(another_page, live_server, axe_check, sign_in_as, application)
+    assert SupportPayment.objects.get().application_id == application.pk
     assert not browser_log.console_errors, browser_log.console_errors
 
 

@@ -4,13 +4,10 @@ English and in Welsh."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,12 +25,9 @@ from confide.support.tests.factories import (
     make_member,
 )
 from confide.tracing.models import Exposure
-from conftest import unavailable
 from tests.browser.conftest import AxeViolation, BrowserLog, SignInAs
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SUPPORT_PO = Path(__file__).resolve().parents[2] / "confide/support/locale/cy/LC_MESSAGES/django.po"
 
 
 def _as_verified_contact(page: Page, live_server: Any, exposure: Exposure) -> None:
@@ -52,7 +46,7 @@ def _as_verified_contact(page: Page, live_server: Any, exposure: Exposure) -> No
     )
 
 
-def _apply(
+def apply_for_support(
     page: Page, live_server: Any, check: Callable[[Page], Any], text: dict[str, str]
 ) -> None:
     """Through every page of the application, checking each with axe (errors included)."""
@@ -124,24 +118,14 @@ WELSH = {
 }
 
 
-def test_a_contact_applies_and_an_officer_approves_and_records_payment(
-    live_server: Any,
-    page: Page,
+def approve_and_record_payment(
     another_page: Page,
+    live_server: Any,
     axe_check: Callable[[Page], list[AxeViolation]],
     sign_in_as: SignInAs,
-    browser_log: BrowserLog,
-    fast_passwords: None,
+    application: SupportApplication,
 ) -> None:
-    exposure = isolating_contact()
-    page.goto(f"{live_server.url}/support/")  # not verified: asked to open their link
-    expect(page.get_by_role("heading", name="Open the link in your message")).to_be_visible()
-    axe_check(page)
-    _as_verified_contact(page, live_server, exposure)
-    _apply(page, live_server, axe_check, ENGLISH)
-    application = SupportApplication.objects.get()
-    assert application.state == ApplicationState.SUBMITTED
-
+    """A local authority support officer approves the application and records the payment."""
     officer = make_member(Role.SUPPORT_OFFICER)
     staff = sign_in_as(another_page, officer)
     staff.goto(f"{live_server.url}/local-support/applications/")
@@ -165,38 +149,43 @@ def test_a_contact_applies_and_an_officer_approves_and_records_payment(
     expect(staff.get_by_text(f"Payment recorded for {application.short_reference}")).to_be_visible()
     axe_check(staff)
 
+
+def test_a_contact_applies_and_an_officer_approves_and_records_payment(
+    live_server: Any,
+    page: Page,
+    another_page: Page,
+    axe_check: Callable[[Page], list[AxeViolation]],
+    sign_in_as: SignInAs,
+    browser_log: BrowserLog,
+    fast_passwords: None,
+) -> None:
+    exposure = isolating_contact()
+    page.goto(f"{live_server.url}/support/")  # not verified: asked to open their link
+    expect(page.get_by_role("heading", name="Open the link in your message")).to_be_visible()
+    axe_check(page)
+    _as_verified_contact(page, live_server, exposure)
+    apply_for_support(page, live_server, axe_check, ENGLISH)
+    application = SupportApplication.objects.get()
+    assert application.state == ApplicationState.SUBMITTED
+
+    approve_and_record_payment(another_page, live_server, axe_check, sign_in_as, application)
+
     payment = SupportPayment.objects.get()
     assert (payment.amount_pence, payment.payment_reference) == (50000, "LA-2020-0001")
     assert browser_log.console_errors == []
     assert browser_log.failed_requests == []
 
 
-@pytest.fixture
-def welsh_catalogue(settings: Any, tmp_path: Path) -> None:
-    """The support pages' Welsh, compiled from the .po for this test (how .mo files are built
-    for a release is the public pages' decision; docs/support.md)."""
-    msgfmt = shutil.which("msgfmt")
-    if msgfmt is None:
-        unavailable("msgfmt (gettext) is not installed")
-    target = tmp_path / "cy" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    subprocess.run(
-        [msgfmt, "--check", "-o", str(target / "django.mo"), str(SUPPORT_PO)], check=True
-    )
-    settings.LOCALE_PATHS = [str(tmp_path), *settings.LOCALE_PATHS]
-
-
 def test_the_application_in_welsh_has_no_accessibility_violations(
     live_server: Any,
     page: Page,
     axe_check: Callable[[Page], list[AxeViolation]],
-    welsh_catalogue: None,
 ) -> None:
     exposure = isolating_contact()
     page.context.add_cookies(
         [{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": "cy", "url": live_server.url}]
     )
     _as_verified_contact(page, live_server, exposure)
-    _apply(page, live_server, axe_check, WELSH)
+    apply_for_support(page, live_server, axe_check, WELSH)
     assert page.locator("html").get_attribute("lang") == "cy"
     assert SupportApplication.objects.get().state == ApplicationState.SUBMITTED
