@@ -456,6 +456,7 @@ EXPECTED: dict[str, Row] = {
     "workspace:safeguarding": held_item_row("GET", "POST"),
     "workspace:complete": held_item_row("POST"),
     "workspace:hand_back": held_item_row("POST"),
+    "workspace:revoke_self_service": held_item_row("POST"),
     # Daily follow-up calls: trained call handlers; one call, its holder only.
     "workspace:follow_ups": Row(("GET",), no_record, allow(frozenset({CALL_HANDLER}))),
     "workspace:claim_next_follow_up": Row(("POST",), no_record, allow(frozenset({CALL_HANDLER}))),

@@ -10,7 +10,10 @@ Definitions (docs/statistics.md explains them for readers):
 - a contact is *reached* when a tracer completed a call with them (CallAttempt "completed" on a
   work item about the exposure) or their notification was sent (Exposure.notification_state);
   the time to reach them runs from the exposure's creation to the first completed call or the
-  message's sent time; a contact with neither timestamp is reached but has no time.
+  message's sent time; a contact with neither timestamp is reached but has no time;
+- a *support application* is one sent for review (SupportApplication.submitted_at), counted in
+  the week of its case (the contact's naming case, or the applicant's own); a *payment* is an
+  application whose payment is recorded.
 Weeks are ISO weeks (Monday to Sunday) of the case's creation, in UK time; contacts are counted
 in their case's week, as England's NHS Test and Trace publication did.
 """
@@ -32,10 +35,12 @@ from confide.statistics.tables import (
     ALL_WEEKS,
     CASE_COLUMNS,
     CONTACT_COLUMNS,
+    SUPPORT_COLUMNS,
     Cell,
     cumulative_cells_to_protect,
     table_equations,
 )
+from confide.support.models import ApplicationState, SupportApplication
 from confide.tracing.models import Exposure, NotificationState
 from confide.workqueue.models import CallAttempt, CallOutcome
 
@@ -58,6 +63,8 @@ class WeeklyRow:
     contacts_reached: Figure
     contacts_reached_percent: Figure
     contacts_median_hours_to_reach: Figure
+    support_applications: Figure
+    support_payments: Figure
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +84,8 @@ PUBLISHED_FIELDS = (
     "contacts_reached",
     "contacts_reached_percent",
     "contacts_median_hours_to_reach",
+    "support_applications",
+    "support_payments",
 )
 
 
@@ -137,6 +146,20 @@ def _contact_counts(
     return counts, hours
 
 
+def _support_counts(week_of_case: dict[int, str]) -> dict[Cell, int]:
+    """Submitted support applications, counted in the week of the case they came from (the
+    contact's naming case, or the case's own), like every other figure on the page."""
+    counts: dict[Cell, int] = defaultdict(int)
+    rows = SupportApplication.objects.filter(submitted_at__isnull=False).values_list(
+        "state", "case_id", "exposure__case_id"
+    )
+    for state, case_id, naming_case_id in rows.iterator():
+        week = week_of_case.get(case_id or naming_case_id)
+        if week is not None:
+            counts[(week, "paid" if state == ApplicationState.PAID else "not_paid")] += 1
+    return counts
+
+
 def _complete(
     counts: dict[Cell, int], weeks: list[str], columns: tuple[Any, ...]
 ) -> dict[Cell, int]:
@@ -174,6 +197,7 @@ class WeeklyCounts:
     case_cells: dict[Cell, int]
     contact_cells: dict[Cell, int]
     hours_to_reach_contacts: dict[str, list[float]]
+    support_cells: dict[Cell, int]
 
 
 def weekly_counts() -> WeeklyCounts:
@@ -186,6 +210,7 @@ def weekly_counts() -> WeeklyCounts:
         case_cells=_complete(case_counts, weeks, CASE_COLUMNS),
         contact_cells=_complete(contact_counts, weeks, CONTACT_COLUMNS),
         hours_to_reach_contacts=hours,
+        support_cells=_complete(_support_counts(week_of_case), weeks, SUPPORT_COLUMNS),
     )
 
 
@@ -203,6 +228,12 @@ def weekly_figures() -> list[WeeklyRow]:
         contact_cells,
         table_equations(weeks, CONTACT_COLUMNS),
         protect=cumulative_cells_to_protect(contact_cells, weeks, CONTACT_COLUMNS),
+    )
+    support_cells = counts.support_cells
+    hidden_support = suppress(
+        support_cells,
+        table_equations(weeks, SUPPORT_COLUMNS),
+        protect=cumulative_cells_to_protect(support_cells, weeks, SUPPORT_COLUMNS),
     )
     result = []
     for week in (*weeks, ALL_WEEKS):
@@ -233,6 +264,8 @@ def weekly_figures() -> list[WeeklyRow]:
                     contact_cells, hidden_contacts, reached_contacts, (week, "identified")
                 ),
                 contacts_median_hours_to_reach=median,
+                support_applications=_shown(support_cells, hidden_support, (week, "applications")),
+                support_payments=_shown(support_cells, hidden_support, (week, "paid")),
             )
         )
     return result

@@ -69,3 +69,9 @@ CONTACT_COLUMNS = (
     Column("not_reached"),
     Column("identified", ("reached", "not_reached")),
 )
+# Isolation support applications (submitted ones) by the week of the case they came from.
+SUPPORT_COLUMNS = (
+    Column("paid"),
+    Column("not_paid"),  # waiting, approved but not yet paid, or rejected
+    Column("applications", ("paid", "not_paid")),
+)

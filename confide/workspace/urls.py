@@ -12,6 +12,11 @@ urlpatterns = [
     path("work/items/<int:item_id>/places/add/", views.add_place_visited, name="add_place"),
     path("work/items/<int:item_id>/escalate/", views.escalate, name="escalate"),
     path("work/items/<int:item_id>/safeguarding/", views.safeguarding, name="safeguarding"),
+    path(
+        "work/items/<int:item_id>/self-service/revoke/",
+        views.revoke_self_service,
+        name="revoke_self_service",
+    ),
     path("work/items/<int:item_id>/complete/", views.complete, name="complete"),
     path("work/items/<int:item_id>/hand-back/", views.hand_back, name="hand_back"),
     path("work/follow-ups/", follow_up_views.follow_ups, name="follow_ups"),

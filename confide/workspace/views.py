@@ -23,6 +23,7 @@ from confide.people.details import PersonDetails
 from confide.people.models import Person
 from confide.people.selectors import active_safeguarding
 from confide.people.services import set_safeguarding_flags
+from confide.public.links import revoke_links
 from confide.staff.decorators import requires
 from confide.staff.models import StaffMember, Tier
 from confide.staff.selectors import has_in_date_data_protection_training
@@ -466,6 +467,26 @@ def _person_of(item: WorkItem) -> Person:
     if item.exposure is not None:
         return item.exposure.contact
     raise Http404
+
+
+@requires("workqueue.work_item", target=_item)
+@require_POST
+def revoke_self_service(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
+    """Stop the person's online links working (a wrong address, a lost phone, a complaint);
+    the person then sees only "this link cannot be used", and the revocation is logged."""
+    if item.case is not None:
+        revoked = revoke_links(case=item.case, by=_member(request))
+    elif item.exposure is not None:
+        revoked = revoke_links(exposure=item.exposure, by=_member(request))
+    else:
+        raise Http404
+    messages.success(
+        request,
+        f"{revoked} online link{'s' if revoked != 1 else ''} stopped"
+        if revoked
+        else "There was no online link to stop",
+    )
+    return redirect("workspace:item", item.pk)
 
 
 @requires("workqueue.work_item", target=_item)

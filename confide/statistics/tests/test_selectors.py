@@ -142,3 +142,29 @@ def test_small_counts_and_what_they_would_reveal_are_suppressed() -> None:
     assert week.cases_transferred == 8
     assert week.cases_reached == SUPPRESSED
     assert week.cases_reached_percent == SUPPRESSED
+
+
+def test_support_applications_and_payments_are_counted_in_their_cases_week() -> None:
+    from confide.statistics.selectors import iso_week
+    from confide.support.models import ApplicationState, SupportApplication
+    from confide.support.tests.factories import isolating_contact, submitted_application
+
+    first = isolating_contact()  # a case of today, and a contact told to isolate
+    case = first.case
+    exposures = [first, *(isolating_contact(case=case) for _ in range(6))]
+    applications = [submitted_application(exposure) for exposure in exposures]
+    SupportApplication.objects.filter(pk__in=[a.pk for a in applications[:5]]).update(
+        state=ApplicationState.PAID
+    )
+    isolating_contact(case=case)  # a contact who never applied: not counted
+    week = iso_week(case.created_at)
+
+    counts = weekly_counts()
+    assert counts.support_cells[(week, "applications")] == 7
+    assert counts.support_cells[(week, "paid")] == 5
+    (this_week, all_weeks) = weekly_figures()
+    # 7 applications and 5 payments are both 5 or more, but 7 - 5 = 2 unpaid would be
+    # disclosed by subtraction: the payments cell is suppressed as well.
+    assert this_week.support_applications == 7
+    assert this_week.support_payments == SUPPRESSED
+    assert all_weeks.support_applications == 7
