@@ -294,7 +294,7 @@ def _apply(plan: _PersonPlan, sweep: RetentionSweep, *, now: datetime) -> None:
     with transaction.atomic():
         sweep.add("messages", _purge_messages(messages, now=now))
         forget_links(
-            person_id=person.pk if plan.erase else 0,
+            person_id=person.pk if plan.erase else None,
             case_ids=case_ids,
             exposure_ids=exposure_ids,
         )

@@ -232,10 +232,14 @@ def revoke_links(
     return count
 
 
-def forget_links(*, person_id: int, case_ids: Sequence[int], exposure_ids: Sequence[int]) -> int:
+def forget_links(
+    *, person_id: int | None, case_ids: Sequence[int], exposure_ids: Sequence[int]
+) -> int:
     """Delete the links (and with them any draft) of records the retention sweep erases or
-    anonymises, so no link row keeps pointing at the person. Returns how many were deleted."""
-    deleted, _ = SelfServiceLink.objects.filter(
-        Q(person_id=person_id) | Q(case_id__in=case_ids) | Q(exposure_id__in=exposure_ids)
-    ).delete()
+    anonymises — all of an erased person's (`person_id`), or those of the given cases and
+    exposures — so no link row keeps pointing at the person. Returns how many were deleted."""
+    which = Q(case_id__in=case_ids) | Q(exposure_id__in=exposure_ids)
+    if person_id is not None:
+        which |= Q(person_id=person_id)
+    deleted, _ = SelfServiceLink.objects.filter(which).delete()
     return deleted
