@@ -308,7 +308,7 @@ def dispatch_steps(
         (
             "record the outcome: UPDATE + commit, `message_state_changed` receivers",
             outcome,
-            "dispatch, overlapped with the next send (`OutcomeWriter`)"
+            "dispatch, overlapped with the next message's MAIL and RCPT (`OutcomeWriter`)"
             if dispatch.overlaps_outcomes()
             else "dispatch",
         ),
@@ -603,7 +603,8 @@ def markdown(machine: Machine, sent: DispatchResult, queued: BroadcastResult) ->
         + [["sum of the steps", f"{sum(s for _n, s in queued.steps):.2f}"]],
     )
     outcomes = (
-        "each outcome committed on a second connection while the next message is sent"
+        "each outcome committed on a second connection while the next message is addressed, "
+        "before it is handed over"
         if sent.overlapped
         else "each outcome committed before the next message is sent"
     )

@@ -31,7 +31,6 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from confide.messaging.dispatch import overlaps_outcomes
 from confide.messaging.models import Channel, Message, MessageState
 from confide.messaging.services import broadcast_to_staff, current_template
 from confide.messaging.tasks import dispatch_messages
@@ -246,26 +245,26 @@ class Kill:
     in_flight: list[str]  # the messages the killed worker may have had in flight, if mid-batch
 
 
-def _in_doubt_per_kill() -> int:
-    """How many messages a kill can leave in doubt (handed to the server, outcome not
-    committed): the one being sent, and where outcomes are committed on a second connection
-    while the next message is sent (PostgreSQL: dispatch.OutcomeWriter), the one before it."""
-    return 2 if overlaps_outcomes() else 1
+# How many messages a kill can leave in doubt (handed to the server, outcome not committed):
+# the one being sent. Where outcomes are committed on a second connection (PostgreSQL:
+# dispatch.OutcomeWriter) the next message is handed over only after that commit, so the rule
+# is the same on both databases.
+IN_DOUBT_PER_KILL = 1
 
 
 def _in_flight_at_kill(life_started: datetime) -> list[str]:
     """The messages a just-killed worker may have had in flight: the first of its own claims
-    still SENDING (two with overlapped outcomes).
+    still SENDING.
 
     A batch is sent in primary-key order and each outcome commits as soon as the server answers
-    (or, overlapped, while the next message is on the wire, never more than one behind), so
-    everything before those is SENT and everything after them was not started.
+    (or, overlapped, before the next message is handed over), so everything before it is SENT
+    and everything after it was not started.
     """
     own_claim = Message.objects.filter(
         state=MessageState.SENDING,
         lease_expires_at__gte=life_started + timedelta(seconds=LEASE_SECONDS),
     ).order_by("pk")
-    return [str(r) for r in own_claim.values_list("reference", flat=True)[: _in_doubt_per_kill()]]
+    return [str(r) for r in own_claim.values_list("reference", flat=True)[:IN_DOUBT_PER_KILL]]
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_flight(
@@ -318,7 +317,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_fl
     print(  # the acceptance figures, shown with -s
         f"\nSIGKILL test (seed {seed}): {len(kills)} kills, {len(mid_batch)} mid-batch, "
         f"{MESSAGES} messages, {len(delivered)} deliveries, "
-        f"{sum(duplicates.values())} duplicates (at most {_in_doubt_per_kill()} per kill); "
+        f"{sum(duplicates.values())} duplicates (at most {IN_DOUBT_PER_KILL} per kill); "
         f"{abandoned_tasks} dispatch tasks left RUNNING; "
         f"most claims of one message: {Message.objects.aggregate(n=Max('attempts'))['n']}"
     )
@@ -326,11 +325,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_fl
     assert len(mid_batch) >= KILLS // 2, "too few kills landed mid-batch to prove anything"
     assert abandoned_tasks >= 1
     assert set(delivered) == references, "a message was lost (or an unknown one was sent)"
-    assert sum(duplicates.values()) <= _in_doubt_per_kill() * len(mid_batch)
+    assert sum(duplicates.values()) <= IN_DOUBT_PER_KILL * len(mid_batch)
     for ref, extra in duplicates.items():
         # A second copy only of a message in flight when a worker was killed (each kill puts
-        # at most one in doubt, two with overlapped outcomes), with the same Message-ID, so
-        # the receiver can drop it.
+        # at most one in doubt), with the same Message-ID, so the receiver can drop it.
         assert extra <= in_flight_kills[ref], f"{ref} was repeated but was not in flight"
     assert set(Message.objects.values_list("state", flat=True)) == {MessageState.SENT}
     assert not Message.objects.filter(lease_expires_at__isnull=False).exists()

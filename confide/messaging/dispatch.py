@@ -2,11 +2,12 @@
 
 Exactly-once as far as it can be had: a claim marks messages SENDING with a lease and commits
 *before* anything is sent; each outcome commits right after the provider answers. A worker
-killed mid-batch leaves in doubt only the messages in flight — handed to the provider with
-their outcome not yet committed: the one it was sending, and on PostgreSQL also the one before
-it, whose outcome is committed on a second connection while the next message is on the wire
-(`OutcomeWriter`). When the lease expires those are sent again with the same Message-ID /
-reference, so the receiver can drop the copy. Messages it had claimed but not started are sent
+killed mid-batch leaves in doubt only the message in flight — handed to the provider with
+its outcome not yet committed. On PostgreSQL the outcome is committed on a second connection
+while the next message is being prepared and addressed (`OutcomeWriter`), but the next message
+is handed over (SMTP DATA) only once that commit is done, so there too at most one message is
+ever in doubt. When the lease expires it is sent again with the same Message-ID / reference,
+so the receiver can drop the copy. Messages it had claimed but not started are sent
 once, after the lease.
 """
 
@@ -175,6 +176,10 @@ def _finish(message: Message, state: str, *, attempted: bool = True, **fields: o
 Recorder = Callable[..., None]  # `_finish`'s signature: record one outcome
 
 
+def _nothing() -> None:
+    return None
+
+
 def _record_temporary(
     record: Recorder, message: Message, failure: TemporaryFailure, now: datetime
 ) -> str:
@@ -195,12 +200,11 @@ class OutcomeWriter:
     """Commits outcomes on a second database connection, overlapped with the next send.
 
     On PostgreSQL each outcome is a round trip to the server in series with the SMTP exchange;
-    here a writer thread commits outcome N while message N+1 is on the wire. It is never more
-    than one outcome behind: `record` first waits for the previous outcome to commit, so at any
-    instant at most two messages are in flight (handed to the provider, outcome not committed):
-    N, being recorded, and N+1, being sent. Both keep their lease and Message-ID, so a kill
-    gives at most those two a second copy the receiver can drop. The thread's own connection
-    commits each outcome on its own (autocommit), like the inline path.
+    here a writer thread commits outcome N while message N+1 is rendered and its envelope
+    (MAIL, RCPT) is sent. The transport calls `wait` just before handing N+1 over (DATA), so at
+    any instant at most one message is with the provider without a committed outcome — the
+    same rule as the inline path. The thread's own connection commits each outcome on its own
+    (autocommit), like the inline path.
     """
 
     def __init__(self) -> None:
@@ -273,8 +277,12 @@ def _send_with(
     limiter: RateLimiter,
     clock: Callable[[], datetime],
     record: Recorder = _finish,
+    before_handover: Callable[[], None] = _nothing,
 ) -> bool:
-    """Send a claimed batch over one transport; False if the provider could not be reached."""
+    """Send a claimed batch over one transport; False if the provider could not be reached.
+
+    `before_handover` runs just before each message can reach the provider (see
+    `OutcomeWriter.wait`)."""
     for index, message in enumerate(messages):
         if message.attempts >= settings.CONFIDE_MESSAGE_MAX_ATTEMPTS:
             # Charged again and again for abandoned claims: a worker died on it each time.
@@ -293,7 +301,7 @@ def _send_with(
         try:
             envelope = envelope_for(message)
             limiter.wait()
-            provider_reference = transport.send(envelope)
+            provider_reference = transport.send(envelope, before_handover=before_handover)
         except Undeliverable as reason:
             record(message, MessageState.CANCELLED, attempted=False, last_error=str(reason)[:200])
             report.failed += 1
@@ -434,7 +442,13 @@ def _dispatch_batches(
                     _put_back(messages, after=backoff(1), clock=clock)
                     continue
                 reachable = _send_with(
-                    transport(channel), messages, report, _limiter(channel), clock, record
+                    transport(channel),
+                    messages,
+                    report,
+                    _limiter(channel),
+                    clock,
+                    record,
+                    before_handover=writer.wait if writer is not None else _nothing,
                 )
             if writer is not None:
                 writer.wait()  # every outcome of the batch committed before the next claim

@@ -13,6 +13,7 @@ import re
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
@@ -57,6 +58,10 @@ class Envelope:
     reference: str
 
 
+def _nothing() -> None:
+    return None
+
+
 class Transport(Protocol):
     channel: str
 
@@ -66,8 +71,14 @@ class Transport(Protocol):
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
 
-    def send(self, envelope: Envelope) -> str:
-        """Send and return the provider's reference, or raise a failure."""
+    def send(self, envelope: Envelope, *, before_handover: Callable[[], None] = ...) -> str:
+        """Send and return the provider's reference, or raise a failure.
+
+        `before_handover` is called once, just before the point after which the provider may
+        have the message (DATA on SMTP; the request itself elsewhere) — dispatch waits there
+        for the previous message's outcome to be committed, so never more than one message is
+        with the provider without its outcome recorded.
+        """
         ...
 
 
@@ -132,7 +143,7 @@ class DjangoEmailTransport:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 self.connection.close()
 
-    def send(self, envelope: Envelope) -> str:
+    def send(self, envelope: Envelope, *, before_handover: Callable[[], None] = _nothing) -> str:
         email = DjangoEmailMessage(
             subject=envelope.subject,
             body=envelope.body,
@@ -142,6 +153,7 @@ class DjangoEmailTransport:
         )
         try:
             self.connection.open()  # no-op once open: one connection for the whole batch
+            before_handover()
             sent = self.connection.send_messages([email])
         except (OSError, smtplib.SMTPException) as exc:
             self._close()  # Django's backend may hold a broken socket; the next send reopens
@@ -267,7 +279,7 @@ class SmtpTransport:
                 self.client.quit()
             self.client = None
 
-    def _transmit(self, address: str, payload: bytes) -> None:
+    def _transmit(self, address: str, payload: bytes, before_handover: Callable[[], None]) -> None:
         """MAIL, RCPT, DATA with smtplib's own replies and errors, as `sendmail` does, minus
         its re-parsing of both (already checked) addresses with email.utils on every call."""
         client = self._connect()
@@ -279,19 +291,23 @@ class SmtpTransport:
         if code not in (250, 251):
             client.rset()
             raise smtplib.SMTPRecipientsRefused({address: (code, reply)})
+        before_handover()
         code, reply = client.data(payload)
         if code != 250:
             client.rset()
             raise smtplib.SMTPDataError(code, reply)
 
-    def send(self, envelope: Envelope) -> str:
+    def send(self, envelope: Envelope, *, before_handover: Callable[[], None] = _nothing) -> str:
         address = check_one_email_address(envelope.recipient)
         try:
             if address.isascii():
                 self._transmit(
-                    address, email_bytes(envelope, address=address, from_header=self.from_header)
+                    address,
+                    email_bytes(envelope, address=address, from_header=self.from_header),
+                    before_handover,
                 )
             else:  # an internationalised address: the standard library's SMTPUTF8 path
+                before_handover()
                 self._connect().send_message(
                     self._stdlib_message(envelope, address), self.sender, [address]
                 )
@@ -328,8 +344,9 @@ class FileSmsTransport:
     ) -> None:
         return None
 
-    def send(self, envelope: Envelope) -> str:
+    def send(self, envelope: Envelope, *, before_handover: Callable[[], None] = _nothing) -> str:
         check_one_phone_number(envelope.recipient)
+        before_handover()
         line = json.dumps(
             {
                 "to": envelope.recipient,
@@ -374,13 +391,15 @@ class NotifyTransport:
     ) -> None:
         return None
 
-    def send(self, envelope: Envelope) -> str:
+    def send(self, envelope: Envelope, *, before_handover: Callable[[], None] = _nothing) -> str:
         from notifications_python_client.errors import HTTPError
         from requests import RequestException
 
+        if self.channel == Channel.SMS:
+            check_one_phone_number(envelope.recipient)
+        before_handover()
         try:
             if self.channel == Channel.SMS:
-                check_one_phone_number(envelope.recipient)
                 response = self.client.send_sms_notification(
                     phone_number=envelope.recipient,
                     template_id=settings.CONFIDE_NOTIFY_SMS_TEMPLATE_ID,
