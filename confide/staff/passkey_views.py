@@ -27,11 +27,20 @@ from confide.staff.passkeys import (
     sign_in_options,
     verify_passkey,
 )
+from confide.staff.services import password_confirmed
 
 NEXT = "confide_next"  # as in views.py: where the sign-in goes on to
 
 
 class AddPasskeyForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        help_text="We ask again before changing how you sign in",
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Enter your password"},
+    )
     name = forms.CharField(
         label="Name this passkey (optional)",
         help_text="So you can tell your passkeys apart, for example ‘Work laptop’",
@@ -77,6 +86,10 @@ def security(request: HttpRequest) -> HttpResponse:
 @require_POST
 def add_passkey(request: HttpRequest) -> HttpResponse:
     form = AddPasskeyForm(request.POST)
+    if form.is_valid() and not password_confirmed(
+        request, _member(request), form.cleaned_data["password"]
+    ):
+        form.add_error("password", "Your password is not right")
     if form.is_valid():
         try:
             register_passkey(

@@ -70,6 +70,7 @@ def authenticator(page: Page) -> Iterator[Page]:
 def add_passkey(page: Page, live_server: LiveServer, name: str) -> None:
     page.goto(f"{live_server.url}/account/security/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your sign-in security")
+    page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_label("Name this passkey (optional)").fill(name)
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Passkey added")

@@ -96,7 +96,8 @@ def test_a_made_up_registration_is_refused_and_uses_up_the_challenge(grace: Staf
     first_challenge = client.session[REGISTRATION_CHALLENGE]
 
     response = client.post(
-        "/account/security/passkeys/", {"name": "Mine", "credential": '{"id": "x"}'}
+        "/account/security/passkeys/",
+        {"password": PASSWORD, "name": "Mine", "credential": '{"id": "x"}'},
     )
 
     assert response.status_code == 200
@@ -109,9 +110,37 @@ def test_a_made_up_registration_is_refused_and_uses_up_the_challenge(grace: Staf
 def test_a_registration_without_a_challenge_is_refused(grace: StaffMember) -> None:
     client = both_factors(grace)  # never shown the security page
 
-    response = client.post("/account/security/passkeys/", {"name": "", "credential": "{}"})
+    response = client.post(
+        "/account/security/passkeys/", {"password": PASSWORD, "name": "", "credential": "{}"}
+    )
 
     assert "Your passkey could not be added" in response.content.decode()
+    assert not Passkey.objects.exists()
+
+
+def test_adding_a_passkey_asks_for_the_password_again_and_wrong_guesses_lock_the_account(
+    grace: StaffMember, settings
+) -> None:
+    """A session left open must not be enough to add a way in; guessing the password there
+    counts towards the same lockout as the sign-in page."""
+    client = both_factors(grace)
+    client.get(SECURITY)
+
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(
+            "/account/security/passkeys/",
+            {"password": "not the password", "name": "", "credential": '{"id": "x"}'},
+        )
+        assert response.status_code == 200
+        assert "Your password is not right" in response.content.decode()
+    assert not Passkey.objects.exists()
+
+    client.post(
+        "/account/security/passkeys/",
+        {"password": "not the password", "name": "", "credential": '{"id": "x"}'},
+    )
+    locked = Client().post("/sign-in/", {"username": EMAIL, "password": PASSWORD})
+    assert locked.status_code == 429
     assert not Passkey.objects.exists()
 
 
