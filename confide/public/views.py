@@ -118,10 +118,9 @@ def choose_language(request: HttpRequest, language: str) -> HttpResponse:
     return response
 
 
-@public_page
-@require_http_methods(["GET", "POST"])
-def start(request: HttpRequest, token: str) -> HttpResponse:
-    """Step 1 of verification: the date of birth. The same answer whether it matched or not."""
+def _verification_link(request: HttpRequest, token: str) -> SelfServiceLink | HttpResponse:
+    """The link a verification step is for, after the rate limits (a guess is a POST); or
+    the page to show instead: too many requests, or the same page for every unusable link."""
     try:
         check_address_rate(address=_address(request))
         link = usable_link(token)
@@ -131,6 +130,16 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
         return _too_many(request, exc)
     except LinkUnusable:
         return _unusable(request)
+    return link
+
+
+@public_page
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest, token: str) -> HttpResponse:
+    """Step 1 of verification: the date of birth. The same answer whether it matched or not."""
+    link = _verification_link(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     form = DateOfBirthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         send_code(link=link, date_of_birth=form.cleaned_data["date_of_birth"])
@@ -146,15 +155,9 @@ def _after_verification(link: SelfServiceLink) -> str:
 @require_http_methods(["GET", "POST"])
 def enter_code(request: HttpRequest, token: str) -> HttpResponse:
     """Step 2: the code we sent, if the date of birth was theirs."""
-    try:
-        check_address_rate(address=_address(request))
-        link = usable_link(token)
-        if request.method == "POST":
-            check_link_rate(link=link)
-    except TooManyRequests as exc:
-        return _too_many(request, exc)
-    except LinkUnusable:
-        return _unusable(request)
+    link = _verification_link(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
