@@ -68,8 +68,9 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy confide tests bench
 
+# PYTEST_ARGS: more pytest options; .ci/run's PostgreSQL pass deselects the db_independent tests.
 pytest: install-dev browser
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -42,6 +42,43 @@ def test_key_ring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     reset_master_keys_cache()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _postgresql_flush_by_delete() -> Iterator[None]:
+    """A transactional test (live server, worker processes) ends with a flush of every table.
+    On PostgreSQL, Django's flush is one TRUNCATE of all 66 tables, which makes a new file for
+    each table and index: 2.3 s a test here, whatever the tables hold. The few rows a test
+    leaves are gone in 0.05 s by DELETE, in the same single transaction; foreign keys are
+    deferred to its commit, so the order of the tables does not matter. Tests only: a
+    deployment never flushes."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        yield
+        return
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(
+        self: DatabaseOperations,
+        style: Any,
+        tables: Sequence[str],
+        *,
+        reset_sequences: bool = False,
+        allow_cascade: bool = False,
+    ) -> list[str]:
+        if reset_sequences or allow_cascade:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        # Table names come from Django's introspection, quoted.
+        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]  # noqa: S608
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 # Reference data that data migrations seed (policies, default templates). A transactional test
 # (live server, raw dumps) ends with a flush that empties every table, so each database test
 # puts them back first if they are missing.
@@ -74,3 +111,26 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
 
     if not Policy.objects.exists():
         seed_reference_data()
+
+
+# --- scheduling the suite ------------------------------------------------------------------------
+
+DB_INDEPENDENT = "db_independent"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first (a stable sort, after pytest-django's own ordering), so
+    with `-n 2` they start early on both workers instead of one worker finishing a minutes-long
+    test alone at the end. A transactional test running early is safe: each database test puts
+    the reference data back (`_reference_data`)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if f"not {DB_INDEPENDENT}" in str(config.getoption("markexpr", "")):
+        return (
+            f"{DB_INDEPENDENT} tests are deselected in this pass: they do not depend on the "
+            "database kind, and .ci/run proves them in its SQLite pass"
+        )
+    return None

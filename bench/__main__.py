@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 BENCH_DATABASE = os.environ.get("CONFIDE_BENCH_DATABASE", "confide_bench")
 # Each name is a module of this package with `run(progress, *, machine, quick, profile_dir)`
 # returning {block name: markdown}; `--only NAME` runs one of them.
-BENCHMARKS = ("messaging", "matching", "ingest", "load", "growth")
+BENCHMARKS = ("messaging", "matching", "ingest", "load", "growth", "operations")
 KEY_ENVIRONMENT = ("CONFIDE_MASTER_KEYS", "CONFIDE_ACTIVE_MASTER_KEY", "CONFIDE_INDEX_KEY")
 
 
@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.max:
         os.environ["CONFIDE_BENCH_GROWTH_MAX"] = str(args.max)
+    if args.quick or args.no_write:
+        # Benches that save each size's figures as they go (growth) must not write either.
+        os.environ["CONFIDE_BENCH_NO_WRITE"] = "1"
     database_url = os.environ.get("DATABASE_URL", "sqlite:///")
 
     with bench_world(database_url):

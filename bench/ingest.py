@@ -218,11 +218,12 @@ def stage_timer() -> Iterator[dict[str, float]]:
     targets: list[tuple[Any, str, str]] = [
         (ingest, "validate_result", "validate rows (people and case rules)"),
         (ingest, "_not_yet_received", "look for duplicates"),
+        (linkage, "prepare", "blind indexes and encodings (for matching and saving)"),
         (linkage, "find_people", "match people (confide.matching)"),
-        (ingest, "save_new_people", "seal, insert and index new people (save_new_people)"),
+        (ingest, "insert_new_people", "seal, insert and index new people (insert_new_people)"),
         (linkage, "queue_likely_matches", "queue likely matches"),
         (ingest, "_apply_to_cases", "open cases, queue interviews (with the links below)"),
-        (ingest, "offer_self_service", "of which: self-service links (confide.public)"),
+        (ingest, "offer_self_service_to", "of which: self-service links (confide.public)"),
     ]
     originals = []
     for module, name, label in targets:

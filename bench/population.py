@@ -15,7 +15,8 @@ Shape, for the growth benchmark and the query-plan test:
 - exposures: two per case (the next two people in the population), household or close; the
   newer half of the cases' contacts are still isolating ("active": N of the 2N exposures);
 - follow-ups of active contacts: today's is due; yesterday's is done for 90 %, left due
-  (to become missed) for 10 %, and half of those also missed the day before (to be chased).
+  (to become missed) for 10 %, and half of those also missed the day before (to be chased);
+- a likely match waiting for review per 100 people, a completed import run per 1,000 results.
 """
 
 from __future__ import annotations
@@ -125,6 +126,37 @@ FOLLOW_UP_COLUMNS = (
     "outcome",
     "completed_at",
 )
+MATCH_REVIEW_COLUMNS = (
+    "person_id",
+    "candidate_id",
+    "score",
+    "source",
+    "state",
+    "reason",
+    "created_at",
+)
+IMPORT_RUN_COLUMNS = (
+    "reference",
+    "source",
+    "format",
+    "lab_code",
+    "status",
+    "received",
+    "imported",
+    "duplicates",
+    "rejected",
+    "positives",
+    "negatives",
+    "cases_opened",
+    "cases_closed",
+    "failure",
+    "started_at",
+    "finished_at",
+)
+# A likely match waiting for a supervisor per REVIEW_EVERY people, and an import run (a lab's
+# file) per RUN_EVERY results, so the review queue and the import runs page list real rows.
+REVIEW_EVERY = 100
+RUN_EVERY = 1_000
 WORK_ITEM_COLUMNS = (
     "kind",
     "tier",
@@ -294,6 +326,8 @@ def _other_rows(
         "workqueue_workitem": [],
         "tracing_exposure": [],
         "tracing_followup": [],
+        "matching_matchreview": [],
+        "ingest_importrun": [],
     }
     yesterday, day_before = today - timedelta(days=1), today - timedelta(days=2)
     for serial in people:
@@ -352,6 +386,33 @@ def _other_rows(
                 None if new else created + timedelta(hours=2),
             )
         )
+        if i % REVIEW_EVERY == REVIEW_EVERY // 2:
+            # The new record and the one held before it: an earlier person, already inserted.
+            rows["matching_matchreview"].append(
+                (serial, serial - 1, 0.9, "result", "open", "", created)
+            )
+        if i % RUN_EVERY == 0:
+            received = min(RUN_EVERY, size - i)
+            rows["ingest_importrun"].append(
+                (
+                    uuid.uuid4(),
+                    "cli",
+                    "csv",
+                    LAB_CODE,
+                    "completed",
+                    received,
+                    received,
+                    0,
+                    0,
+                    received,
+                    0,
+                    received,
+                    0,
+                    "",
+                    created,
+                    created + timedelta(minutes=1),
+                )
+            )
         active = i >= size * (1 - ACTIVE_FRACTION)
         for n in (1, 2):
             exposure_id = exposure_first + 2 * i + n - 1
@@ -418,9 +479,17 @@ COLUMNS = {
     "workqueue_workitem": WORK_ITEM_COLUMNS,
     "tracing_exposure": EXPOSURE_COLUMNS,
     "tracing_followup": FOLLOW_UP_COLUMNS,
+    "matching_matchreview": MATCH_REVIEW_COLUMNS,
+    "ingest_importrun": IMPORT_RUN_COLUMNS,
 }
 ID_TABLES = ("people_person", "cases_testresult", "cases_case", "tracing_exposure")
-SERIAL_TABLES = (*ID_TABLES, "workqueue_workitem", "tracing_followup")
+SERIAL_TABLES = (
+    *ID_TABLES,
+    "workqueue_workitem",
+    "tracing_followup",
+    "matching_matchreview",
+    "ingest_importrun",
+)
 
 
 def load_population(

@@ -89,9 +89,20 @@ def _storage_type(field: Field[Any, Any]) -> str:
 def _converter(field: Field[Any, Any]) -> Callable[[Any], Any] | None:
     """What turns a Python value of this field into the database's, or None when the driver
     takes it as it is. Dates and times are converted once per distinct value (an import's rows
-    share a few)."""
-    if _storage_type(field) in _PASSTHROUGH:
+    share a few); UUIDs go as they are where the database has a uuid type, else as their hex
+    (what `UUIDField` stores there), without a trip through the field per value."""
+    storage = _storage_type(field)
+    if storage in _PASSTHROUGH:
         return None
+    if storage == "UUIDField":
+        native = connection.features.has_native_uuid_field
+
+        def convert_uuid(value: Any) -> Any:
+            if type(value) is uuid.UUID:
+                return value if native else value.hex
+            return None if value is None else field.get_db_prep_save(value, connection)
+
+        return convert_uuid
     cache: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:
@@ -102,8 +113,6 @@ def _converter(field: Field[Any, Any]) -> Callable[[Any], Any] | None:
             if found is _Missing:
                 found = cache[value] = field.get_db_prep_save(value, connection)
             return found
-        if isinstance(value, uuid.UUID) and connection.features.has_native_uuid_field:
-            return value
         return field.get_db_prep_save(value, connection)
 
     return convert

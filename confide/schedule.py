@@ -68,6 +68,12 @@ def _detect_audit_chain_break() -> None:
     detect_audit_chain_break(now=timezone.now())
 
 
+def _publish_statistics() -> None:
+    from confide.statistics.periodic import enqueue_due_publication
+
+    enqueue_due_publication()
+
+
 def _queue_unfinished_self_service() -> None:
     from confide.public.periodic import sweep_self_service
 
@@ -102,6 +108,8 @@ class Ticker:
             Every(timedelta(minutes=10), _purge_api_bookkeeping),
             # Cases who did not finish giving contacts online go to a tracer (confide.public).
             Every(timedelta(minutes=5), _queue_unfinished_self_service),
+            # Each complete week's public statistics, once, when due (confide.statistics).
+            Every(timedelta(hours=1), _publish_statistics),
         ]
     )
 

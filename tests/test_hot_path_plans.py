@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -105,6 +106,33 @@ def whole_table_scans(sql: str) -> list[str]:
     ]
 
 
+def rows_read(sql: str, table: str) -> int:
+    """How many rows of `table` the statement's plan read when run (EXPLAIN ANALYZE): rows its
+    scans returned plus the rows they read and threw away. Only for SELECTs (it executes)."""
+    assert sql.lstrip().upper().startswith("SELECT"), sql
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        document = cursor.fetchone()[0]
+    plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+    return sum(
+        (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0))
+        * node.get("Actual Loops", 1)
+        for node in _walk(plan)
+        if node.get("Relation Name") == table
+    )
+
+
+def statements_of(call: Callable[[], object], table: str) -> list[str]:
+    """The SELECTs on `table` that `call` sent."""
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    ]
+
+
 def assert_no_whole_table_scan(call: Callable[[], object]) -> list[str]:
     """Run `call`, then EXPLAIN every statement it sent; return the statements checked."""
     with CaptureQueriesContext(connection) as captured:
@@ -135,6 +163,20 @@ def trained(role: str) -> StaffMember:
 def test_claiming_the_next_case_reads_no_whole_table(big_tables: None) -> None:
     clinician = trained(Role.CLINICIAN)
     assert_no_whole_table_scan(lambda: claim_next(tracer=clinician, kind=WorkKind.CASE_INTERVIEW))
+
+
+def test_claiming_reads_the_first_item_of_the_queue_not_the_whole_queue(big_tables: None) -> None:
+    """A tenth of the loaded cases wait: claiming must read the first of them through the
+    index of waiting items, not sort them all (which no Seq Scan check would notice)."""
+    clinician = trained(Role.CLINICIAN)
+    for kind in (None, WorkKind.CASE_INTERVIEW):
+        with transaction.atomic():
+            claims = statements_of(
+                partial(claim_next, tracer=clinician, kind=kind), "workqueue_workitem"
+            )
+            transaction.set_rollback(True)
+        for sql in claims:
+            assert rows_read(sql, "workqueue_workitem") <= 2, sql
 
 
 def test_the_tracers_case_page_reads_no_whole_table(big_tables: None) -> None:
@@ -194,6 +236,46 @@ def test_the_api_case_listing_reads_no_whole_table_on_first_or_deep_pages(
         http.get(f"/api/cases?limit=50&after={_encode([deep])}&status=new", **auth)
 
     assert_no_whole_table_scan(list_pages)
+
+
+def test_an_api_page_of_cases_reads_about_a_page_of_rows_whatever_the_status_or_cursor(
+    big_tables: None,
+) -> None:
+    """New cases all sit at the end of the id order (the newest tenth), closed ones are spread
+    through it: a page of either, first or deep, must start at its rows through an index, not
+    walk the primary key from the cursor filtering out everything before them."""
+    from confide.web.keyset import _encode
+
+    api_client = save_client(
+        name="rows", scopes=("cases:read",), entitled_tiers=(Tier.CLINICAL,), lab_code=""
+    )
+    auth: dict[str, Any] = {
+        "HTTP_AUTHORIZATION": f"Bearer {issue_token(client=api_client).secret_token}"
+    }
+    http = Client()
+    first_id = (
+        WorkItem.objects.filter(case__isnull=False)
+        .order_by("case_id")
+        .values_list("case_id", flat=True)
+        .first()
+    )
+    assert first_id is not None
+    halfway = _encode([first_id + CASES // 2])
+    for query in (
+        "",
+        f"&after={halfway}",
+        "&status=new",
+        f"&status=new&after={halfway}",
+        "&status=closed",
+        f"&status=closed&after={halfway}",
+    ):
+        pages = statements_of(
+            partial(http.get, f"/api/cases?limit=50{query}", **auth), "cases_case"
+        )
+        assert pages, query
+        for sql in pages:
+            # 51 rows for a page of 50, and the few of other tiers passed over among them.
+            assert rows_read(sql, "cases_case") <= 200, (query, sql)
 
 
 # --- daily follow-up, the line list, matching lookups ------------------------------------------

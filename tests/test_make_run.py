@@ -86,7 +86,10 @@ def _make_run(clone: Path, env: dict[str, str], port: int, log: Path) -> subproc
     )
 
 
+# db_independent: `make run` is the SQLite demo (README); what it does on the database
+# (migrations, the demo load) the rest of the suite proves on PostgreSQL too.
 @pytest.mark.slow
+@pytest.mark.db_independent
 def test_make_run_on_a_fresh_clone_serves_a_page_within_three_minutes_and_twice(
     fresh_clone: Path, run_environment: dict[str, str], tmp_path: Path
 ) -> None:

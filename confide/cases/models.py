@@ -97,6 +97,8 @@ class Case(models.Model):
             models.Index(fields=["status", "tier", "created_at"], name="case_queue"),
             models.Index(fields=["assigned_to", "status"], name="case_assignee"),
             models.Index(fields=["infectious_from", "infectious_until"], name="case_infectious"),
+            # The API's case listing by status, in id order from a cursor (keyset pages).
+            models.Index(fields=["status", "id"], name="case_status_listing"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -20,6 +20,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
 from confide.ingest.csv_format import UnreadableFile
+from confide.ingest.fhir_fast import PlainObservation, PlainPatient, read_observation, read_patient
 from confide.ingest.rows import SARS_COV_2_LOINC, SubmittedResult
 
 LOINC = "http://loinc.org"
@@ -99,7 +100,13 @@ def _codes(concept: Any, system: str) -> list[str]:
     return [c.code for c in (concept.coding or []) if c.system == system and c.code]
 
 
-def _patient_values(patient: Patient) -> dict[str, str]:
+AnyPatient = Patient | PlainPatient
+AnyResult = Observation | DiagnosticReport | PlainObservation
+# The plain shape of these resource types is read without fhir.resources (`fhir_fast`).
+PLAIN_READERS = {"Patient": read_patient, "Observation": read_observation}
+
+
+def _patient_values(patient: AnyPatient) -> dict[str, str]:
     names = patient.name or []
     name = next((n for n in names if n.use == "official"), names[0] if names else None)
     telecom = patient.telecom or []
@@ -122,7 +129,7 @@ def _patient_values(patient: Patient) -> dict[str, str]:
     }
 
 
-def _effective_date(resource: Observation | DiagnosticReport) -> str:
+def _effective_date(resource: AnyResult) -> str:
     moment: Any = resource.effectiveDateTime or (
         resource.effectivePeriod.start if resource.effectivePeriod else None
     )
@@ -133,15 +140,20 @@ def _effective_date(resource: Observation | DiagnosticReport) -> str:
     return str(moment or "")
 
 
-def _is_covid_test(resource: Observation | DiagnosticReport) -> bool:
+def _is_covid_test(resource: AnyResult) -> bool:
     return any(code in SARS_COV_2_LOINC for code in _codes(resource.code, LOINC))
+
+
+Parsed = pydantic.BaseModel | PlainPatient | PlainObservation | list[tuple[str, str]]
 
 
 class _Bundle:
     """The resources of one Bundle, each validated once, addressable by fullUrl."""
 
-    def __init__(self, bundle: Mapping[str, Any], *, row: int) -> None:
+    def __init__(self, bundle: Mapping[str, Any], *, row: int, plain: bool = True) -> None:
         self.row = row
+        # False: every resource through fhir.resources (tests compare the two readings).
+        self.plain = plain
         self.entries: list[Mapping[str, Any]] = [
             e for e in bundle.get("entry") or [] if isinstance(e, Mapping)
         ]
@@ -154,11 +166,17 @@ class _Bundle:
                 self.by_url[entry["fullUrl"]] = i
             if isinstance(resource.get("id"), str):
                 self.by_url[f"{resource.get('resourceType')}/{resource['id']}"] = i
-        self._parsed: dict[int, pydantic.BaseModel | list[tuple[str, str]]] = {}
+        self._parsed: dict[int, Parsed] = {}
 
-    def resource(self, i: int) -> pydantic.BaseModel | list[tuple[str, str]]:
+    def resource(self, i: int) -> Parsed:
         if i not in self._parsed:
             raw = self.entries[i].get("resource") or {}
+            read_plain = PLAIN_READERS.get(str(raw.get("resourceType"))) if self.plain else None
+            if read_plain is not None:
+                plain = read_plain(raw)
+                if plain is not None:
+                    self._parsed[i] = plain
+                    return plain
             model = MODELS.get(str(raw.get("resourceType")))
             prefix = f"entry[{i}].{raw.get('resourceType') or 'resource'}"
             if model is None:
@@ -216,7 +234,7 @@ class _Bundle:
         parsed = self.resource(i)
         if isinstance(parsed, list):
             return SubmittedResult(row=self.row, values={}, labels=labels, problems=tuple(parsed))
-        assert isinstance(parsed, Observation | DiagnosticReport)
+        assert isinstance(parsed, Observation | DiagnosticReport | PlainObservation)
         problems: list[tuple[str, str]] = []
         if not _is_covid_test(parsed):
             problems.append(
@@ -248,7 +266,7 @@ class _Bundle:
             patient = self.resource(target)
             if isinstance(patient, list):
                 problems.extend(patient)
-            elif not isinstance(patient, Patient):
+            elif not isinstance(patient, Patient | PlainPatient):
                 problems.append((f"{prefix}.subject", "Refer to a Patient in the same Bundle"))
             else:
                 values.update(_patient_values(patient))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from confide.matching import services as matching
-from confide.matching.services import LikelyMatch
+from confide.matching.services import LikelyMatch, PreparedDetails
 from confide.people.details import PersonDetails
 
 
@@ -28,15 +28,25 @@ class Link:
     likely: tuple[LikelyMatch, ...] = ()
 
 
-def find_people(details: Sequence[PersonDetails]) -> list[Link]:
+def prepare(details: Sequence[PersonDetails]) -> list[PreparedDetails]:
+    """Blind indexes and keyed encodings of a batch's details, for matching and then for
+    indexing the new people among them."""
+    return matching.prepare_details(details)
+
+
+def find_people(details: Sequence[PersonDetails | PreparedDetails]) -> list[Link]:
     return [
         Link(person_id=o.person_id, likely=o.likely) for o in matching.match_person_ids(details)
     ]
 
 
-def queue_likely_matches(person_id: int, likely: Sequence[LikelyMatch], *, source: str) -> None:
-    if likely:
-        matching.queue_likely_matches_of(person_id, likely, source=source)
+def queue_likely_matches(
+    likely_by_person: Sequence[tuple[int, Sequence[LikelyMatch]]], *, source: str
+) -> None:
+    """Put a batch's likely matches in the review queue (one query and one insert)."""
+    matching.queue_likely_matches_of_many(
+        [(person_id, likely) for person_id, likely in likely_by_person if likely], source=source
+    )
 
 
 def same_new_person_key(details: PersonDetails) -> object:

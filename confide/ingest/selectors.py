@@ -6,13 +6,18 @@ import csv
 import io
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
-
 from confide.ingest.models import ImportRowError, ImportRun
+from confide.web.keyset import KeysetPage, keyset_page
+
+RUNS_PAGE_SIZE = 50
 
 
-def recent_runs(limit: int = 50) -> QuerySet[ImportRun]:
-    return ImportRun.objects.order_by("-started_at", "-pk")[:limit]
+def recent_runs(*, after: str | None = None, size: int = RUNS_PAGE_SIZE) -> KeysetPage[ImportRun]:
+    """The latest runs first, a page at a time from the cursor `after` (keyset, through the
+    index on started_at; `InvalidCursor` if it is not one)."""
+    return keyset_page(
+        ImportRun.objects.all(), order=("-started_at", "-pk"), size=size, after=after
+    )
 
 
 def run_by_reference(reference: str) -> ImportRun | None:

@@ -36,9 +36,11 @@ from confide.ingest.csv_format import UnreadableFile, read_csv
 from confide.ingest.fhir_format import read_bundle, read_fhir_file
 from confide.ingest.models import ImportFormat, ImportRowError, ImportRun, ImportStatus
 from confide.ingest.rows import RowError, SubmittedResult, ValidResult, validate_result
+from confide.matching.services import PreparedDetails
 from confide.people.details import PersonDetails
-from confide.people.services import save_new_people
-from confide.public.links import offer_self_service
+from confide.people.models import Person
+from confide.people.services import NewPerson, insert_new_people
+from confide.public.links import NewCaseSubject, offer_self_service_to, subjects_of
 from confide.workqueue.services import cancel_case_interview, enqueue_case_interviews_by_id
 
 __all__ = [
@@ -63,6 +65,8 @@ CONFIRMATORY_TEST_DAYS = 2
 NEGATIVE_CLOSES_REASON = "negative confirmatory test"
 
 Progress = Callable[[int], None]
+# A person an import creates has not chosen a language yet.
+NEW_PERSON_LANGUAGE = str(Person._meta.get_field("preferred_language").get_default())
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,7 @@ def _write_batch(
     with transaction.atomic():
         fresh = _not_yet_received(valid)
         out.duplicates += len(valid) - len(fresh)
-        person_ids, known = _people_for(fresh, source=f"import {run.reference}")
+        person_ids, known, new_people = _people_for(fresh, source=f"import {run.reference}")
         # Rows, not model instances (confide.bulk); the result_once_per_lab constraint still
         # guards against another import writing the same result meanwhile.
         result_ids = insert_rows(
@@ -282,7 +286,7 @@ def _write_batch(
         out.positives = sum(r.outcome == ResultOutcome.POSITIVE for r in fresh)
         out.negatives = sum(r.outcome == ResultOutcome.NEGATIVE for r in fresh)
         out.cases_opened, out.cases_closed = _apply_to_cases(
-            fresh, person_ids, result_ids, known=known, today=today
+            fresh, person_ids, result_ids, known=known, new_people=new_people, today=today
         )
         ImportRowError.objects.bulk_create(
             [
@@ -312,33 +316,51 @@ def _not_yet_received(valid: Sequence[ValidResult]) -> list[ValidResult]:
     return [r for r in valid if (r.lab_code, r.lab_result_id) not in known]
 
 
-def _people_for(fresh: Sequence[ValidResult], *, source: str) -> tuple[list[int], set[int]]:
+@dataclass(frozen=True)
+class _NewPersonHeld:
+    """A person this batch created: their data key and validated details, still in memory."""
+
+    person: NewPerson
+    details: PersonDetails
+
+
+def _people_for(
+    fresh: Sequence[ValidResult], *, source: str
+) -> tuple[list[int], set[int], dict[int, _NewPersonHeld]]:
     """The id of each result's Person: a sure match, else one new Person per distinct new
-    person in the batch (sealed, saved and indexed for matching by `save_new_people`, in the
-    caller's transaction). Also returns the ids of the people who were already held."""
-    details = [r.person for r in fresh]
-    links = linkage.find_people(details)
+    person in the batch (sealed, saved and indexed for matching by `insert_new_people`, in
+    the caller's transaction). Also returns the ids of the people who were already held, and
+    the new people by id."""
+    # Blind indexes and encodings, computed once for matching and for indexing new people.
+    prepared = linkage.prepare([r.person for r in fresh])
+    links = linkage.find_people(prepared)
     new_slot: dict[object, int] = {}
-    new_details: list[PersonDetails] = []
+    new_details: list[PreparedDetails] = []
     slots: list[int] = []
-    for link, person_details in zip(links, details, strict=True):
+    for link, person_details in zip(links, prepared, strict=True):
         if link.person_id is not None:
             slots.append(-1)
             continue
-        key = linkage.same_new_person_key(person_details)
+        key = linkage.same_new_person_key(person_details.details)
         if key not in new_slot:
             new_slot[key] = len(new_details)
             new_details.append(person_details)
         slots.append(new_slot[key])
     # Details validate_result has already cleaned: sealed as they are.
-    new_ids = save_new_people(new_details)
+    new_people = insert_new_people(new_details)
     people = [
-        link.person_id if link.person_id is not None else new_ids[slot]
+        link.person_id if link.person_id is not None else new_people[slot].person_id
         for link, slot in zip(links, slots, strict=True)
     ]
-    for link, person_id in zip(links, people, strict=True):
-        linkage.queue_likely_matches(person_id, link.likely, source=source)
-    return people, {link.person_id for link in links if link.person_id is not None}
+    linkage.queue_likely_matches(
+        [(person_id, link.likely) for link, person_id in zip(links, people, strict=True)],
+        source=source,
+    )
+    held = {
+        new.person_id: _NewPersonHeld(new, prepared_details.details)
+        for new, prepared_details in zip(new_people, new_details, strict=True)
+    }
+    return people, {link.person_id for link in links if link.person_id is not None}, held
 
 
 def _apply_to_cases(
@@ -347,6 +369,7 @@ def _apply_to_cases(
     result_ids: Sequence[int],
     *,
     known: set[int],
+    new_people: Mapping[int, _NewPersonHeld],
     today: date,
 ) -> tuple[int, int]:
     """Open a case for each positive of a new episode and close cases a negative rules out.
@@ -399,8 +422,10 @@ def _apply_to_cases(
     )
     if opened:
         # Each new case's own link to give their contacts online (confide.public).
-        offer_self_service(
-            cases=list(Case.objects.filter(pk__in=opened).select_related("person__data_key"))
+        offer_self_service_to(
+            subjects=_self_service_subjects(
+                opened, [new.person_id for new in to_open], new_people=new_people
+            )
         )
     closing = Case.objects.in_bulk(to_close)
     for case_id in to_close:
@@ -408,3 +433,42 @@ def _apply_to_cases(
         transition_case(case=case, to=CaseStatus.CLOSED, by=None, reason=NEGATIVE_CLOSES_REASON)
         cancel_case_interview(case=case)
     return len(opened), len(to_close)
+
+
+def _self_service_subjects(
+    case_ids: Sequence[int], person_ids: Sequence[int], *, new_people: Mapping[int, _NewPersonHeld]
+) -> list[NewCaseSubject]:
+    """The new cases as `offer_self_service_to` takes them. A person this batch created is
+    not read back: their validated details and unwrapped data key are still in memory."""
+    references = dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "reference"))
+    held_before = [
+        case_id
+        for case_id, person_id in zip(case_ids, person_ids, strict=True)
+        if person_id not in new_people
+    ]
+    read_back = {
+        subject.case_id: subject
+        for subject in subjects_of(
+            list(Case.objects.filter(pk__in=held_before).select_related("person__data_key"))
+            if held_before
+            else []
+        )
+    }
+    subjects = []
+    for case_id, person_id in zip(case_ids, person_ids, strict=True):
+        new = new_people.get(person_id)
+        if new is None:
+            subjects.append(read_back[case_id])
+            continue
+        subjects.append(
+            NewCaseSubject(
+                case_id=case_id,
+                case_reference=references[case_id],
+                person_id=person_id,
+                person_reference=new.person.reference,
+                preferred_language=NEW_PERSON_LANGUAGE,
+                key=new.person.key,
+                details=new.details,
+            )
+        )
+    return subjects

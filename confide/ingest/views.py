@@ -10,12 +10,17 @@ from django.views.decorators.http import require_safe
 
 from confide.ingest.selectors import error_report_lines, recent_runs, run_by_reference
 from confide.staff.decorators import requires
+from confide.web.keyset import InvalidCursor
 
 
 @requires("ingest.view_import_runs")
 @require_safe
 def import_runs(request: HttpRequest) -> HttpResponse:
-    return render(request, "ingest/runs.html", {"runs": recent_runs(), "nav": "supervise"})
+    try:
+        runs = recent_runs(after=request.GET.get("after"))
+    except InvalidCursor as exc:
+        raise Http404 from exc
+    return render(request, "ingest/runs.html", {"runs": runs, "nav": "supervise"})
 
 
 @requires("ingest.view_import_runs")

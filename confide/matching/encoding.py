@@ -65,6 +65,13 @@ LAYOUT: tuple[tuple[str, int], ...] = tuple(
     [(str(f), FILTER_BITS[f] // 8) for f in Field] + [(str(t), TOKEN_BYTES) for t in Token]
 )
 ENCODING_BYTES = sum(size for _, size in LAYOUT)
+# (start, end) of each value in an encoding's bytes: filters, then tokens.
+_SLICES = tuple(
+    (sum(size for _, size in LAYOUT[:i]), sum(size for _, size in LAYOUT[: i + 1]))
+    for i in range(len(LAYOUT))
+)
+_FILTER_SLICES = _SLICES[: len(Field)]
+_TOKEN_SLICES = _SLICES[len(Field) :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +105,10 @@ class Encoding:
     @classmethod
     def from_bytes(cls, raw: bytes | memoryview) -> Encoding:
         raw = bytes(raw)
-        values: list[int] = []
-        at = 0
-        for _, size in LAYOUT:
-            values.append(int.from_bytes(raw[at : at + size], "little"))
-            at += size
-        n = len(Field)
-        return cls(filters=tuple(values[:n]), tokens=tuple(values[n:]))
+        return cls(
+            filters=tuple(int.from_bytes(raw[a:b], "little") for a, b in _FILTER_SLICES),
+            tokens=tuple(int.from_bytes(raw[a:b], "little") for a, b in _TOKEN_SLICES),
+        )
 
 
 # --- normalisation ----------------------------------------------------------------------------

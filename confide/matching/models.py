@@ -105,6 +105,8 @@ class Merge(models.Model):
     undo_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        # The review queue lists the latest merges (for undoing) without sorting them all.
+        indexes = [models.Index(fields=["-merged_at", "-id"], name="merge_recent")]
         constraints = [
             models.UniqueConstraint(
                 fields=["merged"],

@@ -43,9 +43,11 @@ SURE_WEIGHT = 9.0
 LIKELY_WEIGHT = 5.0
 # A sure match must also agree on the given name and the date of birth this well, so two
 # people of one household (same surname, address, phone) or a parent and child of one name
-# are never linked automatically.
+# are never linked automatically. The date must agree all but exactly: one digit apart
+# (Dice ~0.86-0.88) may be a typo or a parent and child born on the same day and month with
+# years one digit apart (2000 and 2001, 1970 and 1990), so such a pair goes to review.
 GUARD_GIVEN = 0.7
-GUARD_DOB = 0.75
+GUARD_DOB = 0.9
 
 _FIELDS = tuple(Field)
 _GIVEN = _FIELDS.index(Field.GIVEN)

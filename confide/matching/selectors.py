@@ -11,6 +11,7 @@ from confide.people.details import PersonDetails
 from confide.people.models import Person
 from confide.people.selectors import read_person
 from confide.staff.models import StaffMember
+from confide.web.keyset import KeysetPage, keyset_page
 
 # The labels of compared details, in the order the page shows them.
 SHOWN = (
@@ -25,24 +26,41 @@ SHOWN = (
 )
 
 
+REVIEW_PAGE_SIZE = 50
+
+
+def _both_live() -> QuerySet[MatchReview]:
+    return MatchReview.objects.filter(
+        person__erased_at__isnull=True,
+        person__merged_into__isnull=True,
+        candidate__erased_at__isnull=True,
+        candidate__merged_into__isnull=True,
+    )
+
+
 def _open() -> QuerySet[MatchReview]:
     return (
-        MatchReview.objects.filter(
-            state=ReviewState.OPEN,
-            person__erased_at__isnull=True,
-            person__merged_into__isnull=True,
-            candidate__erased_at__isnull=True,
-            candidate__merged_into__isnull=True,
-        )
+        _both_live()
+        .filter(state=ReviewState.OPEN)
         .select_related("person", "candidate")
         .order_by("created_at", "pk")
     )
 
 
-def open_reviews(limit: int = 200) -> QuerySet[MatchReview]:
+def open_reviews(
+    *, after: str | None = None, size: int = REVIEW_PAGE_SIZE
+) -> KeysetPage[MatchReview]:
     """Likely matches waiting for a decision whose two people are both still live, oldest
-    first. Shows no personal data: references, score and source only."""
-    return _open()[:limit]
+    first, a page at a time from the cursor `after` (`InvalidCursor` if it is not one). Shows
+    no personal data: references, score and source only, so the people's rows (sealed
+    fields and all) are joined to check they are live, never loaded."""
+    return keyset_page(
+        _both_live().only("pk", "source", "score", "state", "created_at"),
+        order=("created_at", "pk"),
+        size=size,
+        after=after,
+        within={"state": ReviewState.OPEN},
+    )
 
 
 def open_review_or_none(review_id: int) -> MatchReview | None:

@@ -84,6 +84,25 @@ def comparable(details: PersonDetails) -> Comparable:
     )
 
 
+@dataclass(frozen=True)
+class PreparedDetails:
+    """Validated details with their blind indexes, keyed encoding and blocking keys, computed
+    once: an import matches a new person and then indexes them with the same values."""
+
+    details: PersonDetails
+    indexes: dict[str, str | None]
+    encoding: Encoding
+    blocking_keys: list[int]
+
+
+def prepare_details(details: Sequence[PersonDetails]) -> list[PreparedDetails]:
+    prepared = []
+    for detail in details:
+        encoding, keys = encode_and_block(comparable(detail))
+        prepared.append(PreparedDetails(detail, person_indexes(detail), encoding, keys))
+    return prepared
+
+
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -104,21 +123,28 @@ def index_rows(
 
 
 def _index_rows_by_id(
-    pairs: Sequence[tuple[int, PersonDetails]],
+    pairs: Sequence[tuple[int, PersonDetails | PreparedDetails]],
 ) -> tuple[list[EncodingRow], list[BlockingRow]]:
     encodings: list[EncodingRow] = []
     keys: list[BlockingRow] = []
     for pk, details in pairs:
-        encoding, person_keys = encode_and_block(comparable(details))
+        if isinstance(details, PreparedDetails):
+            encoding, person_keys = details.encoding, details.blocking_keys
+        else:
+            encoding, person_keys = encode_and_block(comparable(details))
         encodings.append((pk, ENCODING_VERSION, encoding.to_bytes()))
         keys.extend((key, pk) for key in person_keys)
     return encodings, keys
 
 
-def index_people(pairs: Sequence[tuple[int, PersonDetails]]) -> None:
+def index_people(pairs: Sequence[tuple[int, PersonDetails | PreparedDetails]]) -> None:
     """Store the encodings and blocking keys of people just inserted (by id), none of whom
     is indexed yet (`people.services.save_new_people`)."""
-    insert_index_rows(*_index_rows_by_id(pairs))
+    encodings, keys = _index_rows_by_id(pairs)
+    # In key order: the keys are random, and inserting them in index order touches each page
+    # of the key index once per batch instead of once per key.
+    keys.sort()
+    insert_index_rows(encodings, keys)
 
 
 def insert_index_rows(encodings: list[EncodingRow], keys: list[BlockingRow]) -> None:
@@ -304,11 +330,11 @@ def _same_given_name(candidate: Encoding | None, token: int, formal: int) -> boo
 Decision = tuple[int | None, str, tuple[LikelyMatch, ...]]
 
 
-def _decide_chunk(details: Sequence[PersonDetails]) -> list[Decision]:
-    indexes = [person_indexes(d) for d in details]
-    encoded_and_keys = [encode_and_block(comparable(d)) for d in details]
-    encoded = [e for e, _ in encoded_and_keys]
-    keys = [k for _, k in encoded_and_keys]
+def _decide_chunk(prepared: Sequence[PreparedDetails]) -> list[Decision]:
+    details = [p.details for p in prepared]
+    indexes = [p.indexes for p in prepared]
+    encoded = [p.encoding for p in prepared]
+    keys = [p.blocking_keys for p in prepared]
     exact = _exact_candidates(indexes)
     members, encodings = _blocked_candidates(keys)
 
@@ -378,7 +404,7 @@ def _decide_chunk(details: Sequence[PersonDetails]) -> list[Decision]:
 
 
 def _match_chunk(details: Sequence[PersonDetails]) -> list[MatchOutcome]:
-    decisions = _decide_chunk(details)
+    decisions = _decide_chunk(prepare_details(details))
     sure_ids = {pk for pk, _, _ in decisions if pk is not None}
     people = Person.objects.select_related("data_key").in_bulk(sorted(sure_ids))
     return [
@@ -414,11 +440,12 @@ class MatchedId:
     likely: tuple[LikelyMatch, ...]
 
 
-def match_person_ids(details: Sequence[PersonDetails]) -> list[MatchedId]:
+def match_person_ids(details: Sequence[PersonDetails | PreparedDetails]) -> list[MatchedId]:
     """`match_people`, with the id of each sure match instead of the Person (one query less
-    per chunk, and no instances to build)."""
+    per chunk, and no instances to build). Details already prepared are not encoded again."""
+    prepared = [d if isinstance(d, PreparedDetails) else prepare_details([d])[0] for d in details]
     outcomes: list[MatchedId] = []
-    for chunk in _chunks(details):
+    for chunk in _chunks(prepared):
         outcomes.extend(MatchedId(*decision) for decision in _decide_chunk(chunk))
     return outcomes
 
@@ -436,22 +463,36 @@ def queue_likely_matches(person: Person, likely: Sequence[LikelyMatch], *, sourc
 
 def queue_likely_matches_of(person_id: int, likely: Sequence[LikelyMatch], *, source: str) -> None:
     """`queue_likely_matches` for the person with this id."""
-    candidates = {m.person_id: m.score for m in likely if m.person_id != person_id}
-    if not candidates:
+    queue_likely_matches_of_many([(person_id, likely)], source=source)
+
+
+def queue_likely_matches_of_many(
+    likely_by_person: Sequence[tuple[int, Sequence[LikelyMatch]]], *, source: str
+) -> None:
+    """`queue_likely_matches_of` for many people at once (an import's batch): one query for
+    the pairs already found to be different people, one insert."""
+    wanted: dict[tuple[int, int], float] = {}
+    for person_id, likely in likely_by_person:
+        for match in likely:
+            if match.person_id != person_id:
+                wanted.setdefault((person_id, match.person_id), match.score)
+    if not wanted:
         return
-    decided = set(
-        MatchReview.objects.filter(
-            Q(person_id=person_id, candidate_id__in=candidates)
-            | Q(candidate_id=person_id, person_id__in=candidates),
+    people = {person_id for person_id, _ in wanted}
+    candidates = {candidate_id for _, candidate_id in wanted}
+    separate = {
+        frozenset(pair)
+        for pair in MatchReview.objects.filter(
+            Q(person_id__in=people, candidate_id__in=candidates)
+            | Q(candidate_id__in=people, person_id__in=candidates),
             state=ReviewState.SEPARATE,
         ).values_list("person_id", "candidate_id")
-    )
-    separate = {a for pair in decided for a in pair} - {person_id}
+    }
     MatchReview.objects.bulk_create(
         [
             MatchReview(person_id=person_id, candidate_id=pk, score=score, source=source[:32])
-            for pk, score in candidates.items()
-            if pk not in separate
+            for (person_id, pk), score in wanted.items()
+            if frozenset((person_id, pk)) not in separate
         ],
         ignore_conflicts=True,
     )

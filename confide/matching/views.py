@@ -22,6 +22,7 @@ from confide.matching.services import (
 )
 from confide.staff.decorators import requires
 from confide.staff.models import StaffMember
+from confide.web.keyset import InvalidCursor
 
 PERMISSION = "matching.review_matches"
 
@@ -49,12 +50,16 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
 @requires(PERMISSION)
 @require_http_methods(["GET"])
 def review_queue(request: HttpRequest) -> HttpResponse:
+    try:
+        reviews = selectors.open_reviews(after=request.GET.get("after"))
+    except InvalidCursor as exc:
+        raise Http404 from exc
     return render(
         request,
         "matching/queue.html",
         {
             "nav": "supervise",
-            "reviews": list(selectors.open_reviews()),
+            "reviews": reviews,
             "merges": list(selectors.recent_merges()),
         },
     )

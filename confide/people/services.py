@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,8 +16,11 @@ from confide.people.details import PersonDetails, validate_person_details
 from confide.people.models import PERSON_SEALED_FIELDS, Person
 from confide.people.validation import surname_key
 from confide.privacy.blind_index import IndexKind, blind_index
-from confide.privacy.crypto import SubjectKey, new_data_key, unwrap_data_key
+from confide.privacy.crypto import SubjectKey, new_data_key, new_data_key_values, unwrap_data_key
 from confide.privacy.models import DataKey
+
+if TYPE_CHECKING:
+    from confide.matching.services import PreparedDetails
 
 
 def person_indexes(details: PersonDetails) -> dict[str, str | None]:
@@ -75,38 +80,61 @@ def save_people(people: Sequence[UnsavedPerson], *, batch_size: int = 500) -> li
 def save_new_people(details: Sequence[PersonDetails]) -> list[int]:
     """Insert people whose details `validate_person_details` has already cleaned (an import
     validated each row), each sealed under its own new data key and indexed for matching, in
-    the caller's transaction. Returns their ids in order.
+    the caller's transaction. Returns their ids in order."""
+    return [saved.person_id for saved in insert_new_people(details)]
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """A person `insert_new_people` saved, and their data key still unwrapped in memory (so
+    the same unit of work can seal their first messages without unwrapping it again)."""
+
+    person_id: int
+    reference: uuid.UUID
+    key: SubjectKey
+
+
+def insert_new_people(details: Sequence[PersonDetails | PreparedDetails]) -> list[NewPerson]:
+    """`save_new_people`, returning each person's reference and data key. Details that
+    matching has prepared (`confide.matching.services.prepare_details`) are indexed with the
+    blind indexes and encodings already computed.
 
     The same sealing and indexes as `build_person` + `save_people`, written as rows
     (`confide.bulk`): building two model instances per person cost more than sealing them.
     """
     from confide.bulk import insert_rows
-    from confide.matching.services import index_people
+    from confide.matching.services import PreparedDetails, index_people
 
     if not details:
         return []
-    keys: list[DataKey] = []
+    key_rows: list[dict[str, object]] = []
     people: list[dict[str, object]] = []
-    for clean in details:
-        data_key, key = new_data_key()
+    keys: list[SubjectKey] = []
+    references: list[uuid.UUID] = []
+    for item in details:
+        clean = item.details if isinstance(item, PreparedDetails) else item
+        data_key, key = new_data_key_values()
+        reference = uuid.uuid4()
         values = clean.as_strings()
         row: dict[str, object] = {
             f"{name}_sealed": key.seal(f"person.{name}", values[name])
             for name in PERSON_SEALED_FIELDS
         }
-        row.update(person_indexes(clean))
-        row["data_key_id"] = data_key.id
-        keys.append(data_key)
+        row.update(item.indexes if isinstance(item, PreparedDetails) else person_indexes(clean))
+        row["data_key_id"] = key.data_key_id
+        row["reference"] = reference
+        key_rows.append(data_key)
         people.append(row)
-    data_key_fields = [f.attname for f in DataKey._meta.concrete_fields]
+        keys.append(key)
+        references.append(reference)
     with transaction.atomic():
-        insert_rows(
-            DataKey,
-            [{name: getattr(k, name) for name in data_key_fields} for k in keys],
-        )
+        insert_rows(DataKey, key_rows)
         ids = insert_rows(Person, people)
         index_people(list(zip(ids, details, strict=True)))
-    return ids
+    return [
+        NewPerson(person_id=pk, reference=reference, key=key)
+        for pk, reference, key in zip(ids, references, keys, strict=True)
+    ]
 
 
 def create_person(*, details: PersonDetails, today: date | None = None) -> Person:

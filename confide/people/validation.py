@@ -57,17 +57,31 @@ def _remember_valid(e164: str, allow_drama: bool) -> str:
     return e164
 
 
+# A UK number written plainly (national or +44, digits with spaces or hyphens): read without
+# phonenumbers.parse, which costs about 0.2 ms (a tenth of an import's budget per row). The
+# library still judges validity (`is_valid_number`); anything else is parsed in full.
+_PLAIN_UK = re.compile(r"(?:\+44|0)([1-9][0-9]{8,9})")
+_SEPARATORS = re.compile(r"[\s-]+")
+
+
+def _parse_phone(value: str, region: str) -> phonenumbers.PhoneNumber:
+    plain = _PLAIN_UK.fullmatch(_SEPARATORS.sub("", value))
+    if plain is not None and (region == "GB" or value.lstrip().startswith("+")):
+        return phonenumbers.PhoneNumber(country_code=44, national_number=int(plain.group(1)))
+    try:
+        return phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            "Enter a phone number, like 07700 900 982 or +44 7700 900 982"
+        ) from exc
+
+
 def normalise_phone(value: str, *, region: str = "GB") -> str:
     """E.164, e.g. +447700900123."""
     allow_drama = bool(settings.CONFIDE_ALLOW_DRAMA_NUMBERS)
     if (value, allow_drama) in _VALID_E164:
         return value
-    try:
-        parsed = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(
-            "Enter a phone number, like 07700 900 982 or +44 7700 900 982"
-        ) from exc
+    parsed = _parse_phone(value, region)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if allow_drama and e164.startswith(OFCOM_DRAMA_PREFIXES) and len(e164) == 13:
         return _remember_valid(e164, allow_drama)

@@ -91,14 +91,26 @@ def new_key_epoch() -> date:
 
 def new_data_key() -> tuple[DataKey, SubjectKey]:
     """A fresh data key: the unsaved row (wrapped) and the in-memory key to seal with."""
+    values, key = new_data_key_values()
+    return DataKey(**values), key
+
+
+def new_data_key_values() -> tuple[dict[str, object], SubjectKey]:
+    """`new_data_key` with the row as column values, for bulk inserts (`confide.bulk`) that
+    need no instance: building one cost a third of making the key."""
     raw = AESGCM.generate_key(bit_length=256)
     key_id = uuid.uuid4()
     epoch = new_key_epoch()
     version, wrapped = master_keys().wrap(
         raw, associated_data=_wrap_associated_data(key_id), epoch=epoch
     )
-    row = DataKey(id=key_id, wrapped_key=wrapped, master_version=version, retention_epoch=epoch)
-    return row, SubjectKey(key_id, AESGCM(raw))
+    values: dict[str, object] = {
+        "id": key_id,
+        "wrapped_key": wrapped,
+        "master_version": version,
+        "retention_epoch": epoch,
+    }
+    return values, SubjectKey(key_id, AESGCM(raw))
 
 
 def _unwrap_raw(data_key: DataKey) -> bytes:

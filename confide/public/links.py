@@ -8,7 +8,9 @@ end of their isolation. Staff can revoke either.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,12 +21,15 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from confide.bulk import insert_rows
 from confide.cases.models import Case
 from confide.messaging.models import Channel, Message, MessageTemplate
-from confide.messaging.services import Addressee, NoTemplate, build_message, current_template
-from confide.messaging.template_types import TemplateKind
+from confide.messaging.services import NoTemplate, current_template
+from confide.messaging.template_types import TEMPLATE_TYPES, TemplateKind
+from confide.people.details import PersonDetails
 from confide.people.selectors import person_details, safeguarding_of
-from confide.privacy.audit import Access, record_accesses
+from confide.privacy.audit import Access, append_accesses, record_accesses
+from confide.privacy.crypto import SubjectKey, unwrap_data_key
 from confide.privacy.models import AccessAction
 from confide.public.models import LinkKind, SelfServiceLink
 from confide.staff.models import StaffMember
@@ -61,6 +66,9 @@ class IssuedLink:
         return link_url(self.token)
 
 
+SELF_SERVICE_PERSONALISATION = frozenset({"first_name", "self_service_link", "link_expires_on"})
+
+
 def _new_link(**fields: object) -> IssuedLink:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     return IssuedLink(SelfServiceLink(token_hash=token_hash(token), **fields), token)
@@ -83,50 +91,87 @@ def case_link_expires_at(now: datetime) -> datetime:
     return _end_of_day(timezone.localdate(now + self_service_window()))
 
 
+@dataclass(frozen=True)
+class NewCaseSubject:
+    """A new case and what its link needs of the person, held in memory by the caller: an
+    import has just validated the details and sealed them under `key`, so nothing is read
+    back or decrypted again."""
+
+    case_id: int
+    case_reference: uuid.UUID
+    person_id: int
+    person_reference: uuid.UUID
+    preferred_language: str
+    key: SubjectKey
+    details: PersonDetails
+
+
 def offer_self_service(*, cases: Sequence[Case], now: datetime | None = None) -> list[Message]:
     """For each new case: a link and its own CASE_SELF_SERVICE message, in the caller's
     transaction, and their interview held back for the self-service window so nobody is
     called while filling in the form. A case we cannot write to (no email or phone, or a
-    safeguarding flag) gets no link: their interview stays in the queue as it is.
+    safeguarding flag) gets no link: their interview stays in the queue as it is."""
+    message_ids = offer_self_service_to(subjects=subjects_of(cases), now=now)
+    return list(Message.objects.filter(pk__in=message_ids).order_by("pk"))
 
-    Ingest calls this for every case a batch opens, so the queries are per batch, not per case:
-    one for safeguarding flags, one insert of links, one of messages."""
+
+def subjects_of(cases: Sequence[Case]) -> list[NewCaseSubject]:
+    """What `offer_self_service_to` needs of cases read from the database (each person's
+    details decrypted; `select_related("person__data_key")` saves a query per case)."""
+    subjects = []
+    for case in cases:
+        person = case.person
+        details = person_details(person)
+        subjects.append(
+            NewCaseSubject(
+                case_id=case.pk,
+                case_reference=case.reference,
+                person_id=person.pk,
+                person_reference=person.reference,
+                preferred_language=person.preferred_language,
+                key=unwrap_data_key(person.data_key),
+                details=details,
+            )
+        )
+    return subjects
+
+
+def offer_self_service_to(
+    *, subjects: Sequence[NewCaseSubject], now: datetime | None = None
+) -> list[int]:
+    """`offer_self_service` for cases whose details and data key the caller holds; returns
+    the ids of the messages queued.
+
+    Ingest calls this for every case a batch opens, so the work is per batch, not per case:
+    one query for safeguarding flags, one per channel and language for templates, and one
+    insert each of links, messages and access log entries, written as rows (`confide.bulk`)."""
     from confide.tracing.notifications import written_channel
 
     now = now or timezone.now()
     expires_at = case_link_expires_at(now)
-    flags = safeguarding_of([case.person_id for case in cases])
+    flags = safeguarding_of([subject.person_id for subject in subjects])
     templates: dict[tuple[str, str], MessageTemplate | None] = {}
     expiry_wording: dict[str, str] = {}
     accesses: list[Access] = []
-    links: list[SelfServiceLink] = []
-    messages: list[Message] = []
-    for case in cases:
-        person = case.person
-        details = person_details(person)
+    links: list[dict[str, object]] = []
+    messages: list[dict[str, object]] = []
+    for subject in subjects:
         accesses.append(
             Access(
                 action=AccessAction.VIEW,
                 purpose="send a new case their self-service link",
-                subject_reference=person.reference,
+                subject_reference=subject.person_reference,
                 object_type="case",
-                object_reference=str(case.reference),
+                object_reference=str(subject.case_reference),
             )
         )
-        route = written_channel(details, flags.get(person.pk, set()))
+        route = written_channel(subject.details, flags.get(subject.person_id, set()))
         if route is None or route[0] == Channel.LETTER:
             continue  # a letter would arrive after the window: the tracer calls instead
         channel, recipient = route
-        wanted = (channel, person.preferred_language)
+        wanted = (channel, subject.preferred_language)
         if wanted not in templates:  # one lookup per channel and language, not per case
-            try:
-                templates[wanted] = current_template(
-                    kind=TemplateKind.CASE_SELF_SERVICE,
-                    channel=channel,
-                    language=person.preferred_language,
-                )
-            except NoTemplate:
-                templates[wanted] = None
+            templates[wanted] = _self_service_template(channel, subject.preferred_language)
         template = templates[wanted]
         if template is None:
             continue
@@ -135,34 +180,64 @@ def offer_self_service(*, cases: Sequence[Case], now: datetime | None = None) ->
                 expiry_wording[template.language] = date_format(
                     timezone.localdate(expires_at - timedelta(seconds=1)), "l j F Y"
                 )
-        issued = _new_link(kind=LinkKind.CASE, person=person, case=case, expires_at=expires_at)
-        links.append(issued.link)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        links.append(
+            {
+                "kind": LinkKind.CASE,
+                "token_hash": token_hash(token),
+                "person_id": subject.person_id,
+                "case_id": subject.case_id,
+                "expires_at": expires_at,
+            }
+        )
+        personalisation = {
+            "first_name": subject.details.given_name,
+            "self_service_link": link_url(token),
+            "link_expires_on": expiry_wording[template.language],
+        }
+        # As messaging.services.build_message seals them; the recipient is from details
+        # already validated (an import's, or our own sealed store's).
         messages.append(
-            build_message(
-                template=template,
-                to=Addressee.for_person(person),
-                recipient=recipient,
-                personalisation={
-                    "first_name": details.given_name,
-                    "self_service_link": issued.url,
-                    "link_expires_on": expiry_wording[template.language],
-                },
-            )
+            {
+                "channel": template.channel,
+                "template_id": template.pk,
+                "person_id": subject.person_id,
+                "data_key_id": subject.key.data_key_id,
+                "recipient_sealed": subject.key.seal("message.recipient", recipient),
+                "personalisation_sealed": subject.key.seal(
+                    "message.personalisation", json.dumps(personalisation, sort_keys=True)
+                ),
+                "next_attempt_at": now,
+            }
         )
     with transaction.atomic():
-        SelfServiceLink.objects.bulk_create(links)
-        Message.objects.bulk_create(messages)
-        record_accesses(accesses)
+        insert_rows(SelfServiceLink, links)
+        message_ids = insert_rows(Message, messages)
+        append_accesses(accesses)
         WorkItem.objects.filter(
             kind=WorkKind.CASE_INTERVIEW,
-            case_id__in=[link.case_id for link in links],
+            case_id__in=[link["case_id"] for link in links],
             state=WorkState.WAITING,
         ).update(available_at=now + self_service_window())
         if messages:
             from confide.messaging.tasks import dispatch_messages
 
             transaction.on_commit(lambda: dispatch_messages.enqueue(), robust=True)
-    return messages
+    return message_ids
+
+
+def _self_service_template(channel: str, language: str) -> MessageTemplate | None:
+    try:
+        template = current_template(
+            kind=TemplateKind.CASE_SELF_SERVICE, channel=channel, language=language
+        )
+    except NoTemplate:
+        return None
+    # What offer_self_service_to personalises must be exactly what the kind declares, as
+    # build_message checks per message.
+    if TEMPLATE_TYPES[template.kind].fields != SELF_SERVICE_PERSONALISATION:
+        raise ValueError(f"{template.kind} takes {sorted(TEMPLATE_TYPES[template.kind].fields)}")
+    return template
 
 
 class LinkUnusable(Exception):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from confide.statistics.selectors import WeeklyRow
+from confide.statistics.publication import WeeklyRow
 
 WIDTH = 640
 HEIGHT = 240

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from confide.statistics.suppression import Equation, is_disclosive
+from confide.statistics.suppression import SMALLEST_PUBLISHED, Equation, is_disclosive
 
 ALL_WEEKS = "all"
 Cell = tuple[str, str]  # (week, column name)
@@ -36,24 +37,73 @@ def table_equations(rows: Sequence[str], columns: Sequence[Column]) -> list[Equa
     return equations
 
 
-def cumulative_cells_to_protect(
-    cells: Mapping[Cell, int], rows: Sequence[str], columns: Sequence[Column]
-) -> frozenset[Cell]:
-    """All-weeks cells to hide because of earlier publications.
+# Steps from one running total to another that would reveal 1 to 4 (either way round).
+_NEAR = tuple(step for size in range(1, SMALLEST_PUBLISHED) for step in (size, -size))
 
-    The all-weeks row is a running total, republished every week. A reader who kept an earlier
-    page knows the total as it was then; today's total minus it is the sum of the weeks added
-    since. So an all-weeks figure is hidden while the newest week, or the newest few weeks
-    together, add 1 to 4 to it. `rows` are newest first.
-    """
+
+def running_total(week: str) -> str:
+    """The row name of the all-weeks figures as the publication of `week` showed them."""
+    return f"{ALL_WEEKS}@{week}"
+
+
+def history_equations(weeks: Sequence[str], columns: Sequence[Column]) -> list[Equation[Cell]]:
+    """Everything a reader who kept every publication knows, for `weeks` oldest first: each
+    week's row equations, and for each publication its all-weeks row (a running total) with
+    its row equations and its column equations. Weeks are frozen once published, so each week
+    is one set of cells.
+
+    The newest page's column equations are written as that page shows them (the total is the
+    sum of the weeks); earlier pages' as the same knowledge in three terms (a running total
+    is the one before plus its new week), so the system grows linearly with the history."""
+    equations: list[Equation[Cell]] = [
+        Equation(total=(row, column.name), parts=tuple((row, part) for part in column.parts))
+        for row in (*weeks, *(running_total(week) for week in weeks))
+        for column in columns
+        if column.parts
+    ]
+    for position, week in enumerate(weeks[:-1]):
+        before = (running_total(weeks[position - 1]),) if position else ()
+        equations += [
+            Equation(
+                total=(running_total(week), column.name),
+                parts=tuple((row, column.name) for row in (*before, week)),
+            )
+            for column in columns
+        ]
+    if weeks:
+        equations += [
+            Equation(
+                total=(running_total(weeks[-1]), column.name),
+                parts=tuple((row, column.name) for row in weeks),
+            )
+            for column in columns
+        ]
+    return equations
+
+
+def running_totals_to_protect(
+    cells: Mapping[Cell, int],
+    weeks: Sequence[str],
+    columns: Sequence[Column],
+    hidden_before: Collection[Cell],
+) -> frozenset[Cell]:
+    """Running totals that must stay hidden and unsolvable, reading the earlier publications.
+
+    A reader who kept an earlier page subtracts its all-weeks figure from today's. So the
+    newest running total (the last of `weeks`, oldest first) is hidden when it is 1 to 4 more
+    than one an earlier publication showed, and an earlier hidden one stays unsolvable when it
+    is within 1 to 4 of any other."""
     protect = set()
     for column in columns:
-        added = 0
-        for row in rows[:-1]:
-            added += cells[(row, column.name)]
-            if is_disclosive(added):
-                protect.add((ALL_WEEKS, column.name))
-                break
+        totals = [(running_total(week), column.name) for week in weeks]
+        newest = totals[-1]
+        shown_earlier = [key for key in totals[:-1] if key not in hidden_before]
+        if any(is_disclosive(cells[newest] - cells[key]) for key in shown_earlier):
+            protect.add(newest)
+        values = Counter(cells[key] for key in totals)
+        for key in totals[:-1]:
+            if key in hidden_before and any(values[cells[key] + step] for step in _NEAR):
+                protect.add(key)
     return frozenset(protect)
 
 

@@ -9,10 +9,10 @@ from django.views.decorators.http import require_safe
 
 from confide.staff.decorators import public
 from confide.statistics.chart import cases_transferred_chart
-from confide.statistics.selectors import PUBLISHED_FIELDS, weekly_figures
+from confide.statistics.selectors import PUBLISHED_FIELDS, latest_publication, published_rows
 from confide.statistics.suppression import SMALLEST_PUBLISHED, SUPPRESSED
 
-# Figures change as cases move on; a few minutes' staleness is fine and spares the database.
+# A publication changes once a week; a few minutes' staleness is fine and spares the server.
 PUBLIC_CACHE = cache_control(public=True, max_age=300)
 
 
@@ -20,18 +20,20 @@ PUBLIC_CACHE = cache_control(public=True, max_age=300)
 @require_safe
 @PUBLIC_CACHE
 def weekly(request: HttpRequest) -> HttpResponse:
-    rows = weekly_figures()
-    return render(
-        request,
-        "statistics/weekly.html",
-        {
-            "weeks": [row for row in rows if row.week != "all"],
+    publication = latest_publication()
+    context: dict[str, object] = {
+        "publication": publication,
+        "suppressed": SUPPRESSED,
+        "smallest_published": SMALLEST_PUBLISHED,
+    }
+    if publication is not None:
+        rows = published_rows(publication)
+        context |= {
+            "weeks": rows[:-1],
             "all_weeks": rows[-1],
             "chart": cases_transferred_chart(rows),
-            "suppressed": SUPPRESSED,
-            "smallest_published": SMALLEST_PUBLISHED,
-        },
-    )
+        }
+    return render(request, "statistics/weekly.html", context)
 
 
 @public
@@ -42,9 +44,9 @@ def weekly_csv(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = 'attachment; filename="confide-weekly-statistics.csv"'
     writer = csv.writer(response)
     writer.writerow(["week", "week_starts_on", *PUBLISHED_FIELDS])
-    for row in weekly_figures():
-        record = row.as_dict()
-        writer.writerow(["" if value is None else value for value in record.values()])
+    publication = latest_publication()
+    for row in published_rows(publication) if publication is not None else []:
+        writer.writerow(["" if value is None else value for value in row.as_dict().values()])
     return response
 
 
@@ -52,6 +54,7 @@ def weekly_csv(request: HttpRequest) -> HttpResponse:
 @require_safe
 @PUBLIC_CACHE
 def weekly_json(request: HttpRequest) -> JsonResponse:
+    publication = latest_publication()
     return JsonResponse(
         {
             "suppressed_marker": SUPPRESSED,
@@ -59,6 +62,9 @@ def weekly_json(request: HttpRequest) -> JsonResponse:
                 f"Counts from 1 to {SMALLEST_PUBLISHED - 1}, and figures that would let them be "
                 f"worked out, are shown as {SUPPRESSED}. null means there is nothing to measure."
             ),
-            "weeks": [row.as_dict() for row in weekly_figures()],
+            "published_at": publication.published_at.isoformat() if publication else None,
+            "newest_week": publication.week if publication else None,
+            "method": publication.method if publication else None,
+            "weeks": [row.as_dict() for row in published_rows(publication)] if publication else [],
         }
     )

@@ -10,8 +10,11 @@ The cursor is opaque to callers (URL-safe base64 of the last row's ordering valu
 tampered or stale cursor is `InvalidCursor`, never a server error. Rows are ordered by one or
 more fields, all ascending or all descending, the last of which must be unique (the pk).
 Written by hand rather than with django-cursor-pagination: that package is untyped and builds
-its filter without the leading range condition that lets PostgreSQL start the index scan at
-the cursor (see `_after`).
+its filter as ORs of column comparisons, which PostgreSQL cannot use to start an index scan at
+the cursor; here the cursor is a row comparison, `(a, b) > (x, y)` (see `_after`).
+
+A list filtered to one value of a column (the API's cases of one status) names it in `within`:
+the page then walks the index that starts with that column (see `keyset_page`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.fields.tuple_lookups import (  # type: ignore[import-untyped]
+    Tuple,
+    TupleGreaterThan,
+    TupleLessThan,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -85,29 +93,42 @@ def _decode(model: type[Model], names: list[str], cursor: str) -> list[Any]:
 
 
 def _after(names: list[str], values: list[Any], descending: bool) -> Q:
-    """Rows strictly after `values` in the list's order: (a, b) > (x, y) spelled as
-    a >= x AND (a > x OR (a = x AND b > y)). The leading a >= x is implied by the rest but
-    lets the planner start the index range scan at the cursor instead of filtering from the
-    first row."""
-    beyond = "lt" if descending else "gt"
-    reach = "lte" if descending else "gte"
-    alternatives = Q()
-    for i, name in enumerate(names):
-        equal = {n: v for n, v in zip(names[:i], values[:i], strict=True)}
-        alternatives |= Q(**equal, **{f"{name}__{beyond}": values[i]})
+    """Rows strictly after `values` in the list's order. With several columns, a row value
+    comparison, (a, b) > (x, y): PostgreSQL makes it the start of the range scan of an index
+    on (a, b), where the same condition spelled with ORs would be a filter over every row
+    before the cursor. (Django spells it with ORs on databases without row values.)"""
     if len(names) == 1:
-        return alternatives
-    return Q(**{f"{names[0]}__{reach}": values[0]}) & alternatives
+        return Q(**{f"{names[0]}__{'lt' if descending else 'gt'}": values[0]})
+    beyond = TupleLessThan if descending else TupleGreaterThan
+    return Q(beyond(Tuple(*(F(name) for name in names)), tuple(values)))
 
 
 def keyset_page(
-    queryset: QuerySet[M], *, order: Sequence[str], size: int, after: str | None = None
+    queryset: QuerySet[M],
+    *,
+    order: Sequence[str],
+    size: int,
+    after: str | None = None,
+    within: Mapping[str, Any] | None = None,
 ) -> KeysetPage[M]:
-    """One page of `queryset` in `order`, starting after the row `after` names."""
+    """One page of `queryset` in `order`, starting after the row `after` names.
+
+    `within` keeps the list to one value of each named column, walked through an index that
+    starts with those columns and continues with `order`. They are written as the bounds of
+    a range (col >= v AND col <= v) and lead the ORDER BY: an equality would let PostgreSQL
+    drop them from the ordering and walk the primary key instead, filtering, since it cannot
+    know that the rows of one value all sit together at the end (every new case is among the
+    newest ids), and that filter reads the whole table before the first page's rows."""
     names, descending = _names(order)
-    ordered = queryset.order_by(*order)
+    fixed = dict(within or {})
+    sign = "-" if descending else ""
+    ordered = queryset.filter(
+        **{f"{name}__gte": value for name, value in fixed.items()},
+        **{f"{name}__lte": value for name, value in fixed.items()},
+    ).order_by(*(f"{sign}{name}" for name in fixed), *order)
     if after:
-        ordered = ordered.filter(_after(names, _decode(queryset.model, names, after), descending))
+        values = _decode(queryset.model, names, after)
+        ordered = ordered.filter(_after([*fixed, *names], [*fixed.values(), *values], descending))
     rows = list(ordered[: size + 1])
     if len(rows) <= size:
         return KeysetPage(items=rows, next_cursor=None)

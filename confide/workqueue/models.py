@@ -64,6 +64,19 @@ class WorkItem(models.Model):
             models.Index(
                 fields=["tier", "state", "priority", "available_at"], name="workitem_queue"
             ),
+            # Claiming: the waiting items of a tier (of a kind) in queue order, so the first
+            # is read from the index without sorting the queue. Partial: only waiting items,
+            # never the millions already done.
+            models.Index(
+                fields=["tier", "priority", "available_at", "id"],
+                condition=models.Q(state="waiting"),
+                name="workitem_waiting",
+            ),
+            models.Index(
+                fields=["tier", "kind", "priority", "available_at", "id"],
+                condition=models.Q(state="waiting"),
+                name="workitem_waiting_kind",
+            ),
             models.Index(fields=["claimed_by", "state"], name="workitem_claimed_by"),
             models.Index(fields=["state", "claimed_at"], name="workitem_claim_age"),
             # Dashboards count what was finished in the last day without reading the rest.

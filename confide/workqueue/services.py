@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from confide.cases.models import Case, CaseStatus
@@ -162,14 +162,46 @@ def current_claim(tracer: StaffMember, *, now: datetime | None = None) -> WorkIt
     )
 
 
-def _claimable(tier: int, now: datetime, kind: str | None = None) -> QuerySet[WorkItem]:
-    stale = now - claim_timeout()
-    items = WorkItem.objects.filter(
-        Q(state=WorkState.WAITING) | Q(state=WorkState.CLAIMED, claimed_at__lt=stale),
-        tier=tier,
-        available_at__lte=now,
-    )
-    return items if kind is None else items.filter(kind=kind)
+QUEUE_ORDER = ("priority", "available_at", "pk")
+
+
+def _queue_position(item: WorkItem) -> tuple[int, datetime, int]:
+    return (item.priority, item.available_at, item.pk)
+
+
+def _first_claimable(tier: int, now: datetime, kind: str | None) -> WorkItem | None:
+    """The first claimable item in queue order, locked (SKIP LOCKED) for this transaction.
+
+    Waiting items and timed-out claims are looked up apart: each query then has an index
+    that yields rows in queue order (`workitem_waiting*` for the waiting, `workitem_claim_age`
+    for the few stale claims), so the first row is read without sorting the whole queue,
+    which an OR of the two would make PostgreSQL do (a sort of every waiting item of the
+    tier on every claim). The earlier of the two candidates is taken; the other stays
+    locked only until this transaction ends, and a concurrent claimer skips past it. The
+    case comes in the same query; only the item's row is locked here (PostgreSQL cannot lock
+    the nullable side of the join, and the case is locked by its transition)."""
+    scope: dict[str, object] = {"tier": tier, "available_at__lte": now}
+    if kind is not None:
+        scope["kind"] = kind
+    candidates = [
+        item
+        for item in (
+            WorkItem.objects.filter(state=WorkState.WAITING, **scope)
+            .select_related("case")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by(*QUEUE_ORDER)
+            .first(),
+            WorkItem.objects.filter(
+                state=WorkState.CLAIMED, claimed_at__lt=now - claim_timeout(), **scope
+            )
+            .select_related("case")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by(*QUEUE_ORDER)
+            .first(),
+        )
+        if item is not None
+    ]
+    return min(candidates, key=_queue_position, default=None)
 
 
 def _assign_case(
@@ -206,12 +238,7 @@ def claim_next(
     if held is not None:
         return held
     with transaction.atomic():
-        item = (
-            _claimable(tracer.tier, now, kind)
-            .select_for_update(skip_locked=True)
-            .order_by("priority", "available_at", "pk")
-            .first()
-        )
+        item = _first_claimable(tracer.tier, now, kind)
         if item is None:
             return None
         reclaimed = item.state == WorkState.CLAIMED

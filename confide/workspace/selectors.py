@@ -18,8 +18,10 @@ from django.utils import timezone
 from confide.cases.models import Case
 from confide.people.details import PersonDetails
 from confide.people.models import Person, SafeguardingKind
-from confide.people.selectors import active_safeguarding, read_person
+from confide.people.selectors import active_safeguarding, person_details, read_person
 from confide.people.services import PersonErased
+from confide.privacy.audit import Access, record_accesses
+from confide.privacy.models import AccessAction
 from confide.staff.models import ROLE_TIER, Course, StaffMember, Team, Tier, TrainingRecord
 from confide.staff.services import staff_contact_details
 from confide.tracing.models import (
@@ -82,13 +84,43 @@ def phone_for_display(phone: str) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
+def read_people(reads: list[tuple[Person, str]], *, by: StaffMember) -> list[PersonDetails | None]:
+    """Decrypt the people one page shows (None for the erased), each read logged with its
+    purpose as `read_person` logs it, but in one append to the access log: one lock of the
+    chain's head per page rather than one per person."""
+    details: list[PersonDetails | None] = []
+    accesses = []
+    for person, purpose in reads:
+        try:
+            details.append(person_details(person))
+        except PersonErased:
+            details.append(None)
+            continue
+        accesses.append(
+            Access(
+                action=AccessAction.VIEW,
+                purpose=purpose,
+                actor_reference=by.reference,
+                subject_reference=person.reference,
+                object_type="person",
+                object_reference=str(person.reference),
+            )
+        )
+    record_accesses(accesses)
+    return details
+
+
 def person_card(person: Person, *, by: StaffMember, purpose: str) -> PersonCard:
-    flags = active_safeguarding(person)
-    withheld = SafeguardingKind.DO_NOT_DISCLOSE_ADDRESS in flags
     try:
         details: PersonDetails | None = read_person(person, by=by, purpose=purpose)
     except PersonErased:
         details = None
+    return _card(person, details)
+
+
+def _card(person: Person, details: PersonDetails | None) -> PersonCard:
+    flags = active_safeguarding(person)
+    withheld = SafeguardingKind.DO_NOT_DISCLOSE_ADDRESS in flags
     if details is not None:
         details = replace(details, phone=phone_for_display(details.phone))
         if withheld:
@@ -163,7 +195,6 @@ class CaseInterviewPage:
 def case_interview_page(*, item: WorkItem, by: StaffMember) -> CaseInterviewPage:
     case = item.case
     assert case is not None
-    person = person_card(case.person, by=by, purpose=PURPOSE_CASE_INTERVIEW)
     places = [
         PlaceLine(
             kind=SettingKind(visit.setting.kind).label,
@@ -183,21 +214,23 @@ def case_interview_page(*, item: WorkItem, by: StaffMember) -> CaseInterviewPage
         exposure=OuterRef("pk"),
         state__in=[WorkState.WAITING, WorkState.CLAIMED],
     )
-    contacts = []
-    for exposure in (
+    exposures = list(
         Exposure.objects.filter(case=case)
         .select_related("contact__data_key")
         .annotate(call_queued=Exists(open_call))
         .order_by("created_at", "pk")
-    ):
-        try:
-            given = read_person(exposure.contact, by=by, purpose=PURPOSE_CONTACTS_NAMED).given_name
-        except PersonErased:
-            given = "(erased)"
+    )
+    person, *named = read_people(
+        [(case.person, PURPOSE_CASE_INTERVIEW)]
+        + [(exposure.contact, PURPOSE_CONTACTS_NAMED) for exposure in exposures],
+        by=by,
+    )
+    contacts = []
+    for exposure, contact in zip(exposures, named, strict=True):
         label, colour = _notification(exposure, call_queued=exposure.call_queued)
         contacts.append(
             ContactLine(
-                given_name=given,
+                given_name=contact.given_name if contact is not None else "(erased)",
                 proximity=Proximity(exposure.proximity).label,
                 last_contact_on=exposure.last_contact_on,
                 isolation_ends_on=exposure.isolation_ends_on,
@@ -208,7 +241,7 @@ def case_interview_page(*, item: WorkItem, by: StaffMember) -> CaseInterviewPage
     return CaseInterviewPage(
         item=item,
         case=case,
-        person=person,
+        person=_card(case.person, person),
         places=places,
         contacts=contacts,
         attempts=attempt_log(item, viewer=by),
@@ -287,20 +320,38 @@ def setting_review_page(*, item: WorkItem) -> SettingReviewPage:
 # --- queues ----------------------------------------------------------------------------
 
 
+# A tracer needs to know whether work is waiting and roughly how much, not an exact count of
+# a national queue: counting stops here, so the page costs the same however long the queue.
+QUEUE_DEPTH_SHOWN = 1000
+
+
 @dataclass(frozen=True)
 class QueueDepth:
     ready: int
     later: int
 
+    @staticmethod
+    def shown(count: int) -> str:
+        return f"More than {QUEUE_DEPTH_SHOWN:,}" if count > QUEUE_DEPTH_SHOWN else f"{count:,}"
+
+    @property
+    def ready_shown(self) -> str:
+        return self.shown(self.ready)
+
+    @property
+    def later_shown(self) -> str:
+        return self.shown(self.later)
+
 
 def queue_depth(*, tier: int, now: datetime | None = None) -> QueueDepth:
-    """How many items wait in a tier's queue: offered now, and waiting for a retry time."""
+    """How many items wait in a tier's queue: offered now, and waiting for a retry time, each
+    counted up to one more than QUEUE_DEPTH_SHOWN (read from the index of waiting items)."""
     now = now or timezone.now()
-    counts = WorkItem.objects.filter(tier=tier, state=WorkState.WAITING).aggregate(
-        ready=Count("pk", filter=Q(available_at__lte=now)),
-        later=Count("pk", filter=Q(available_at__gt=now)),
+    waiting = WorkItem.objects.filter(tier=tier, state=WorkState.WAITING)
+    return QueueDepth(
+        ready=waiting.filter(available_at__lte=now)[: QUEUE_DEPTH_SHOWN + 1].count(),
+        later=waiting.filter(available_at__gt=now)[: QUEUE_DEPTH_SHOWN + 1].count(),
     )
-    return QueueDepth(ready=counts["ready"], later=counts["later"])
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ result acknowledged with a 2xx must be in the database afterwards: lost must be 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 import time
@@ -27,7 +28,8 @@ from tests.faults.support import (
     confide_environment,
 )
 
-pytestmark = pytest.mark.slow
+# db_independent: the cluster is this test's own, whichever database the suite runs on.
+pytestmark = [pytest.mark.slow, pytest.mark.db_independent]
 
 LAB = "FLT"
 GIVEN_NAMES = ("Amara", "Bethan", "Callum", "Dewi", "Esther", "Farid", "Gwen", "Hamish")
@@ -56,6 +58,7 @@ def cluster(test_key_ring: Path) -> Iterator[tuple[PrivatePostgres, dict[str, st
         yield postgres, env
     finally:
         postgres.destroy()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _lab_token(env: dict[str, str]) -> str:

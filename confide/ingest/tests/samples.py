@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from confide.ingest.csv_format import COLUMNS
-from confide.people.tests.factories import POSTCODES, valid_nhs_number
+from confide.people.tests.factories import valid_nhs_number
 
 SYLLABLES = [
     "al",
@@ -75,8 +75,26 @@ def _name(n: int, syllables: int) -> str:
 
 DRAMA_PHONES = ("07700 900", "01632 960", "020 7946 0", "0113 496 0", "0161 496 0")
 SPECIMEN_DATE = date(2021, 1, 10)
-# Not SW1A 1AA: our postcode error message quotes it as the example of a real postcode.
-SAMPLE_POSTCODES = [code for code in POSTCODES if code != "SW1A 1AA"]
+# Outward areas and the letters an inward code may use: postcodes of the right shape.
+POSTCODE_AREAS = ("M", "B", "LS", "CR", "DN", "EH", "NE", "BS", "CF", "SA", "NG", "L")
+INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
+def sample_postcode(household: int) -> str:
+    """About one postcode per household, as in life (a postcode holds ~15 addresses): a few
+    shared postcodes would make every person a candidate match for every other."""
+    area = POSTCODE_AREAS[household % len(POSTCODE_AREAS)]
+    rest, district = divmod(household // len(POSTCODE_AREAS), 40)
+    rest, sector = divmod(rest, 10)
+    rest, first = divmod(rest, len(INWARD_LETTERS))
+    second = INWARD_LETTERS[rest % len(INWARD_LETTERS)]
+    return f"{area}{district + 1} {sector}{INWARD_LETTERS[first]}{second}"
+
+
+def sample_nhs_number(n: int) -> str:
+    """A valid synthetic NHS number, its digits spread like real ones (consecutive n in
+    valid_nhs_number's series share most digits, and matching blocks on the sorted digits)."""
+    return valid_nhs_number(n * 48_271 % 10_000_000)  # a bijection on 0..10^7 - 1
 
 
 def result_row(n: int, *, lab_code: str = "LAB1", outcome: str = "positive") -> dict[str, str]:
@@ -91,13 +109,13 @@ def result_row(n: int, *, lab_code: str = "LAB1", outcome: str = "positive") -> 
         "given_name": _name(n // 5000 + 3 * n, 2),
         "family_name": _name(n * 7919 % 390_625, 4),
         "date_of_birth": (date(1940, 1, 1) + timedelta(days=n * 37 % 25_000)).isoformat(),
-        "nhs_number": valid_nhs_number(n),
+        "nhs_number": sample_nhs_number(n),
         "phone": f"{phone_prefix}{n % 1000:03d}",
         "email": f"person{n}@example.org",
         "address": (
             f"{n % 211 + 1} {STREETS[n // 211 % len(STREETS)]}, {TOWNS[n // 2954 % len(TOWNS)]}"
         ),
-        "postcode": SAMPLE_POSTCODES[n % len(SAMPLE_POSTCODES)],
+        "postcode": sample_postcode(n // 3),
     }
 
 

@@ -1,4 +1,5 @@
-"""Weekly counts from a small crafted dataset whose answers we know."""
+"""Weekly counts, and the publications made from them, for small crafted datasets whose
+answers we know."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from confide.cases.tests.factories import CaseFactory
 from confide.people.tests.factories import PersonFactory
 from confide.staff.models import Role, StaffMember
 from confide.staff.tests.factories import StaffMemberFactory
-from confide.statistics.selectors import weekly_counts, weekly_figures
+from confide.statistics.publication import TABLES, WeeklyRow, history_cells
+from confide.statistics.selectors import latest_publication, published_rows, weekly_counts
+from confide.statistics.services import publish_due_weeks, publishable_at
 from confide.statistics.suppression import SUPPRESSED
+from confide.statistics.tables import running_total
 from confide.tracing.models import Exposure, NotificationState, Proximity
 from confide.tracing.services import record_exposure
 from confide.workqueue.models import CallAttempt, CallOutcome
@@ -26,6 +30,15 @@ LONDON = ZoneInfo("Europe/London")
 # Monday 4 January 2021 is the first day of ISO week 2021-W01.
 WEEK_ONE = datetime(2021, 1, 4, 9, 0, tzinfo=LONDON)
 WEEK_TWO = WEEK_ONE + timedelta(days=7)
+MONDAY_ONE = date(2021, 1, 4)
+
+
+def published_through(monday: date) -> list[WeeklyRow]:
+    """Publish every week up to the one starting `monday`, when it falls due; the rows shown."""
+    publish_due_weeks(now=publishable_at(monday))
+    publication = latest_publication()
+    assert publication is not None
+    return published_rows(publication)
 
 
 def tracer() -> StaffMember:
@@ -72,17 +85,18 @@ def test_cases_are_counted_by_iso_week_of_transfer_and_time_to_interview() -> No
     case_at(WEEK_ONE + timedelta(days=6, hours=14), completed_after=None, by=by)  # Sunday night
     case_at(WEEK_TWO, completed_after=None, by=by)
 
-    counts = weekly_counts()
+    counts = weekly_counts(since=MONDAY_ONE, until=MONDAY_ONE + timedelta(days=14))
 
-    assert counts.weeks == ["2021-W02", "2021-W01"]
-    cells = counts.case_cells
+    assert list(counts) == ["2021-W01", "2021-W02"]
+    weeks = list(counts)
+    cells = history_cells([week.cases for week in counts.values()], weeks, TABLES["cases"])
     assert cells[("2021-W01", "reached_within_24h")] == 3
     assert cells[("2021-W01", "reached_after_24h")] == 2
     assert cells[("2021-W01", "reached")] == 5
     assert cells[("2021-W01", "not_reached")] == 1
     assert cells[("2021-W01", "transferred")] == 6
     assert cells[("2021-W02", "transferred")] == 1
-    assert cells[("all", "transferred")] == 7
+    assert cells[(running_total("2021-W02"), "transferred")] == 7
 
 
 def test_contacts_are_counted_in_their_case_week_with_hours_to_reach() -> None:
@@ -95,12 +109,13 @@ def test_contacts_are_counted_in_their_case_week_with_hours_to_reach() -> None:
     told = contact_of(case, reached_after=None, by=by)
     Exposure.objects.filter(pk=told.pk).update(notification_state=NotificationState.SENT)
 
-    counts = weekly_counts()
+    week = weekly_counts(since=MONDAY_ONE, until=MONDAY_ONE + timedelta(days=7))["2021-W01"]
 
-    assert counts.contact_cells[("2021-W01", "identified")] == 4
-    assert counts.contact_cells[("2021-W01", "reached")] == 3
-    assert counts.contact_cells[("2021-W01", "not_reached")] == 1
-    assert sorted(counts.hours_to_reach_contacts["2021-W01"]) == [4.0, 10.0]  # any order
+    cells = history_cells([week.contacts], ["2021-W01"], TABLES["contacts"])
+    assert cells[("2021-W01", "identified")] == 4
+    assert cells[("2021-W01", "reached")] == 3
+    assert cells[("2021-W01", "not_reached")] == 1
+    assert week.tenths_of_hours_to_reach == {40: 1, 100: 1}  # 4 and 10 hours
 
 
 def test_a_week_with_no_small_counts_is_published_in_full() -> None:
@@ -111,7 +126,7 @@ def test_a_week_with_no_small_counts_is_published_in_full() -> None:
         case.created_at = WEEK_ONE
         contact_of(case, reached_after=timedelta(hours=index + 1), by=by)
 
-    week, all_weeks = weekly_figures()
+    week, all_weeks = published_through(MONDAY_ONE)
 
     assert week.week == "2021-W01"
     assert week.week_starts_on == date(2021, 1, 4)
@@ -136,7 +151,7 @@ def test_small_counts_and_what_they_would_reveal_are_suppressed() -> None:
     for _ in range(2):
         case_at(WEEK_ONE, completed_after=None, by=by)
 
-    week, _ = weekly_figures()
+    week, _ = published_through(MONDAY_ONE)
 
     # 8 transferred, 6 reached: publishing both would reveal 2 not reached.
     assert week.cases_transferred == 8
@@ -145,6 +160,7 @@ def test_small_counts_and_what_they_would_reveal_are_suppressed() -> None:
 
 
 def test_support_applications_and_payments_are_counted_in_their_cases_week() -> None:
+    from confide.statistics.publication import week_starts_on
     from confide.statistics.selectors import iso_week
     from confide.support.models import ApplicationState, SupportApplication
     from confide.support.tests.factories import isolating_contact, submitted_application
@@ -159,10 +175,12 @@ def test_support_applications_and_payments_are_counted_in_their_cases_week() -> 
     isolating_contact(case=case)  # a contact who never applied: not counted
     week = iso_week(case.created_at)
 
-    counts = weekly_counts()
-    assert counts.support_cells[(week, "applications")] == 7
-    assert counts.support_cells[(week, "paid")] == 5
-    (this_week, all_weeks) = weekly_figures()
+    monday = week_starts_on(week)
+    counts = weekly_counts(since=monday, until=monday + timedelta(days=7))[week]
+    cells = history_cells([counts.support], [week], TABLES["support"])
+    assert cells[(week, "applications")] == 7
+    assert cells[(week, "paid")] == 5
+    (this_week, all_weeks) = published_through(monday)
     # 7 applications and 5 payments are both 5 or more, but 7 - 5 = 2 unpaid would be
     # disclosed by subtraction: the payments cell is suppressed as well.
     assert this_week.support_applications == 7

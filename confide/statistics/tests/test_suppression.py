@@ -1,21 +1,26 @@
-"""Property tests: no published cell, nor any difference of published cells, reveals 1-4."""
+"""Property tests: no published cell, nor any difference of published cells on one page or
+across every weekly publication, reveals 1-4."""
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from confide.statistics.suppression import Equation, is_disclosive, suppress
+from confide.statistics.publication import TABLES, Issued, WeekCounts, history_cells, publish
+from confide.statistics.suppression import SUPPRESSED, Equation, is_disclosive, suppress
 from confide.statistics.tables import (
     ALL_WEEKS,
     CASE_COLUMNS,
     CONTACT_COLUMNS,
     Cell,
     Column,
-    cumulative_cells_to_protect,
+    history_equations,
+    running_total,
     table_equations,
 )
 
@@ -179,86 +184,163 @@ def test_no_two_published_cells_in_a_sum_relation_differ_by_one_to_four(
                     assert not is_disclosive(cells[equation.total] - cells[part])
 
 
-def _week_cells(
-    history: list[dict[str, int]], columns: tuple[Column, ...]
-) -> tuple[list[str], dict[Cell, int]]:
-    """The table as published when `history` (oldest week first) was all there was."""
-    rows = [f"week-{index}" for index in range(len(history))][::-1]  # newest first
-    cells: dict[Cell, int] = {}
-    for index, base in enumerate(history):
-        row = f"week-{index}"
-        for column in columns:
-            cells[(row, column.name)] = (
-                sum(cells[(row, part)] for part in column.parts)
-                if column.parts
-                else base[column.name]
-            )
-    for column in columns:
-        cells[(ALL_WEEKS, column.name)] = sum(cells[(row, column.name)] for row in rows)
-    return rows, cells
-
-
 @st.composite
-def weekly_histories(draw: st.DrawFn) -> tuple[tuple[Column, ...], list[dict[str, int]]]:
-    columns: tuple[Column, ...] = draw(st.sampled_from([CASE_COLUMNS, CONTACT_COLUMNS]))
-    weeks = draw(st.integers(2, 7))
-    history = [
-        {column.name: draw(counts) for column in columns if not column.parts} for _ in range(weeks)
-    ]
-    return columns, history
+def week_histories(draw: st.DrawFn) -> list[WeekCounts]:
+    """The true counts of 1 to 7 consecutive weeks, small counts favoured."""
+    weeks = []
+    for index in range(draw(st.integers(1, 7))):
+        times = draw(st.lists(st.integers(0, 480), max_size=8))
+        weeks.append(
+            WeekCounts(
+                week=f"2021-W{index + 1:02d}",
+                **{
+                    table: {column.name: draw(counts) for column in columns if not column.parts}
+                    for table, columns in TABLES.items()
+                },
+                tenths_of_hours_to_reach=dict(Counter(times)),
+            )
+        )
+    return weeks
 
 
-def _publish(
-    columns: tuple[Column, ...], history: list[dict[str, int]]
-) -> tuple[dict[Cell, int], frozenset[Cell]]:
-    """What `weekly_figures` publishes for this history: the cells, and those hidden."""
-    rows, cells = _week_cells(history, columns)
-    hidden = suppress(
-        cells,
-        table_equations(rows, columns),
-        protect=cumulative_cells_to_protect(cells, rows, columns),
-    )
-    return cells, hidden
+def publish_every_week(history: list[WeekCounts]) -> list[Issued]:
+    """Each week published in turn, as the weekly job does."""
+    issued: list[Issued] = []
+    for counts in history:
+        issued.append(publish(issued, counts))
+    return issued
+
+
+# The counts of each table a publication shows (the others are implied by its equations).
+SHOWN_COUNTS = {
+    "cases": {
+        "transferred": "cases_transferred",
+        "reached": "cases_reached",
+        "reached_within_24h": "cases_reached_within_24h",
+    },
+    "contacts": {"identified": "contacts_identified", "reached": "contacts_reached"},
+    "support": {"applications": "support_applications", "paid": "support_payments"},
+}
 
 
 @settings(max_examples=300, deadline=None)
-@given(weekly_histories())
+@given(week_histories())
+def test_no_publication_shows_a_count_of_one_to_four(history: list[WeekCounts]) -> None:
+    for publication in publish_every_week(history):
+        for row in publication.rows:
+            for fields in SHOWN_COUNTS.values():
+                for field in fields.values():
+                    value = getattr(row, field)
+                    assert not (isinstance(value, int) and is_disclosive(value)), (row, field)
+
+
+@settings(max_examples=300, deadline=None)
+@given(week_histories())
+def test_a_published_week_is_never_changed_by_a_later_publication(
+    history: list[WeekCounts],
+) -> None:
+    published = publish_every_week(history)
+    for earlier, later in itertools.pairwise(published):
+        assert later.rows[1:-1] == earlier.rows[:-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(week_histories())
 def test_the_all_weeks_figure_never_moves_by_one_to_four_between_publications(
-    drawn: tuple[tuple[Column, ...], list[dict[str, int]]],
+    history: list[WeekCounts],
 ) -> None:
-    """A reader who kept every weekly page subtracts last week's running total from this
-    week's: that difference, between any two pages, is never 1 to 4."""
-    columns, history = drawn
-    published: dict[str, list[int]] = {column.name: [] for column in columns}
-    for weeks in range(1, len(history) + 1):
-        cells, hidden = _publish(columns, history[:weeks])
-        for column in columns:
-            key = (ALL_WEEKS, column.name)
-            if key not in hidden:
-                for earlier in published[column.name]:
-                    assert not is_disclosive(cells[key] - earlier), (column.name, weeks)
-                published[column.name].append(cells[key])
+    """A reader who kept every weekly page subtracts one running total from another: no two
+    all-weeks figures shown, on any two pages, differ by 1 to 4."""
+    published = publish_every_week(history)
+    for fields in SHOWN_COUNTS.values():
+        for field in fields.values():
+            shown = [
+                value
+                for issued in published
+                if isinstance(value := getattr(issued.rows[-1], field), int)
+            ]
+            for earlier, later in itertools.combinations(shown, 2):
+                assert not is_disclosive(later - earlier), (field, shown)
 
 
 @settings(max_examples=300, deadline=None)
-@given(weekly_histories())
-def test_a_protected_running_total_cannot_be_solved_from_the_page(
-    drawn: tuple[tuple[Column, ...], list[dict[str, int]]],
+@given(week_histories())
+def test_nothing_hidden_and_small_can_be_solved_from_every_page_together(
+    history: list[WeekCounts],
 ) -> None:
-    columns, history = drawn
-    rows, cells = _week_cells(history, columns)
-    equations = table_equations(rows, columns)
-    protect = cumulative_cells_to_protect(cells, rows, columns)
+    """Everything every publication showed, and every equation between its cells (weeks, and
+    each page's running total): no hidden count of 1 to 4 is determined, and no hidden
+    running total within 1 to 4 of a shown one is determined."""
+    published = publish_every_week(history)
+    weeks = [counts.week for counts in history]
+    for table, columns in TABLES.items():
+        cells = history_cells([counts.table(table) for counts in history], weeks, columns)
+        hidden = frozenset[Cell]().union(*(issued.first_hidden[table] for issued in published))
+        assert not [key for key in cells if key not in hidden and is_disclosive(cells[key])]
+        determined = determined_cells(cells, history_equations(weeks, columns), hidden)
+        assert not [key for key in determined if is_disclosive(cells[key])], table
+        totals = [(running_total(week), column.name) for week in weeks for column in columns]
+        for key in determined & set(totals):
+            for other in totals:
+                if other[1] == key[1] and other not in hidden:
+                    assert not is_disclosive(abs(cells[key] - cells[other])), (table, key)
 
-    hidden = suppress(cells, equations, protect=protect)
 
-    assert protect <= hidden
-    assert not (determined_cells(cells, equations, hidden) & protect)
+@settings(max_examples=300, deadline=None)
+@given(week_histories())
+def test_each_page_keeps_the_single_table_guarantees(history: list[WeekCounts]) -> None:
+    """On each new page, every equation with a newly published cell: never exactly one hidden
+    cell, and a shown total minus its shown parts is never 1 to 4."""
+    published = publish_every_week(history)
+    for newest in range(len(published)):
+        weeks = [counts.week for counts in history[: newest + 1]]
+        for table, columns in TABLES.items():
+            cells = history_cells(
+                [counts.table(table) for counts in history[: newest + 1]], weeks, columns
+            )
+            hidden = frozenset[Cell]().union(
+                *(earlier.first_hidden[table] for earlier in published[: newest + 1])
+            )
+            new = {
+                (row, column.name)
+                for row in (weeks[-1], running_total(weeks[-1]))
+                for column in columns
+            }
+            for equation in history_equations(weeks, columns):
+                members = (equation.total, *equation.parts)
+                if not new & set(members):
+                    continue
+                assert sum(key in hidden for key in members) != 1, (table, equation)
+                if equation.total not in hidden:
+                    shown = sum(cells[part] for part in equation.parts if part not in hidden)
+                    assert not is_disclosive(cells[equation.total] - shown), (table, equation)
 
 
-def test_a_quiet_newest_week_hides_the_running_total_it_would_give_away() -> None:
-    history = [{"reached": 20, "not_reached": 10}, {"reached": 3, "not_reached": 0}]
-    _, hidden = _publish(CONTACT_COLUMNS, history)
+def _contacts_week(week: str, reached: int, not_reached: int) -> WeekCounts:
+    return WeekCounts(
+        week=week,
+        cases={},
+        contacts={"reached": reached, "not_reached": not_reached},
+        support={},
+    )
 
-    assert (ALL_WEEKS, "reached") in hidden, "23 - 20 last week would show 3"
-    assert (ALL_WEEKS, "not_reached") not in hidden, "0 added: nothing to hide"
+
+def test_a_quiet_newest_week_hides_the_running_total_the_last_page_would_give_away() -> None:
+    first = publish([], _contacts_week("2021-W01", 20, 10))
+    second = publish([first], _contacts_week("2021-W02", 3, 0))
+
+    assert first.rows[-1].contacts_reached == 20
+    assert second.rows[-1].contacts_reached == SUPPRESSED, "23 - 20 on last week's page: 3"
+    assert second.rows[0].contacts_reached == SUPPRESSED
+
+
+def test_a_running_total_is_compared_with_the_last_one_shown_not_the_last_one() -> None:
+    """Found by reading the stored pages: week 2 hid its running total (21 after 20 would show
+    1), so week 3's total of 26 is compared with 20, on a page readers kept, not with 21."""
+    first = publish([], _contacts_week("2021-W01", 20, 10))
+    second = publish([first], _contacts_week("2021-W02", 1, 10))
+    third = publish([first, second], _contacts_week("2021-W03", 5, 10))
+
+    assert second.rows[-1].contacts_reached == SUPPRESSED
+    assert third.rows[-1].contacts_reached == 26, "26 - 20 = 6 reveals no small count"
+    assert third.rows[0].contacts_reached == SUPPRESSED, "26 - 20 - 5 would give week 2's 1"

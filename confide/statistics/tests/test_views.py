@@ -8,13 +8,17 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from confide.cases.models import Case
 from confide.cases.tests.factories import CaseFactory
 from confide.people.details import PersonDetails
 from confide.people.tests.factories import PersonDetailsFactory, PersonFactory
 from confide.statistics.selectors import PUBLISHED_FIELDS
+from confide.statistics.services import publish_due_weeks
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +34,7 @@ def people() -> list[PersonDetails]:
         Case.objects.filter(pk=case.pk).update(
             created_at=case.created_at - timedelta(days=7 * (index % 2) + 0)
         )
+    publish_due_weeks(now=timezone.now() + timedelta(days=14))
     return details
 
 
@@ -74,3 +79,30 @@ def test_csv_json_and_page_publish_the_same_figures(
         expected = ["–no data" if row[field] is None else str(row[field]) for row in rows]
         assert on_page[field] == expected, field
     assert "[c]" in page
+
+
+def test_before_the_first_publication_the_page_says_so(client: Client) -> None:
+    CaseFactory.create(specimen_date=date(2021, 1, 10))  # counted only once a week is published
+
+    page = client.get("/statistics/")
+    rows = client.get("/statistics/weekly.json").json()["weeks"]
+    table = client.get("/statistics/weekly.csv").content.decode().splitlines()
+
+    assert page.status_code == 200
+    assert b"These statistics have not yet been published." in page.content
+    assert b'id="cases"' not in page.content
+    assert rows == []
+    assert len(table) == 1, "the header only"
+
+
+def test_the_page_reads_the_publication_and_counts_nothing(
+    client: Client, people: list[PersonDetails]
+) -> None:
+    for url in ("/statistics/", "/statistics/weekly.csv", "/statistics/weekly.json"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+
+        read = " ".join(query["sql"] for query in queries.captured_queries)
+        assert "statistics_weeklypublication" in read
+        for counted in ("cases_case", "tracing_exposure", "workqueue_callattempt"):
+            assert counted not in read, (url, counted)
