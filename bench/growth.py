@@ -40,9 +40,8 @@ from bench.population import load_population
 from bench.report import Machine, write_blocks
 from confide.api.health import record_worker_heartbeat
 from confide.api.services import issue_token, save_client
-from confide.staff.models import Course, Role, StaffMember, Tier
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory
+from confide.staff.models import Role, StaffMember, Tier
+from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 from confide.statistics.services import publish_due_weeks
 from confide.tracing.daily_sweep import CHASE_REASON
 from confide.tracing.follow_up import open_follow_ups
@@ -128,12 +127,7 @@ def undo_follow_up_sweep() -> None:
 
 def supervisor() -> StaffMember:
     member = StaffMemberFactory.create(role=Role.SUPERVISOR)
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     return member
 
 

@@ -49,9 +49,8 @@ from bench.population import load_population
 from bench.report import Machine
 from confide.api.health import record_worker_heartbeat
 from confide.cases.models import Case
-from confide.staff.models import Course, Role, StaffMember
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory
+from confide.staff.models import Role, StaffMember
+from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 from confide.workspace.tests.conftest import sign_in
 
 DEFAULT_PEOPLE = 100_000
@@ -80,12 +79,7 @@ def clinician() -> StaffMember:
     member = StaffMemberFactory.create(
         role=Role.CLINICIAN, email=f"bench-{uuid.uuid4().hex[:12]}@confide.example.org"
     )
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     return member
 
 

@@ -47,9 +47,12 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from confide.cases.tests.factories import CaseFactory
 from confide.messaging.template_types import TemplateKind
-from confide.staff.models import Course, Role, StaffMember, Tier
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory, confirmed_totp_device
+from confide.staff.models import Role, StaffMember, Tier
+from confide.staff.tests.factories import (
+    StaffMemberFactory,
+    confirmed_totp_device,
+    record_in_date_training,
+)
 from confide.workqueue.services import claim_next, enqueue_case_interview
 
 STAFF_BACKEND = "confide.staff.auth.EmailBlindIndexBackend"
@@ -136,12 +139,7 @@ class Actor:
 def make_member(role: str, *, trained: bool = True) -> StaffMember:
     member = StaffMemberFactory.create(role=role)
     if trained:
-        record_training(
-            staff_member=member,
-            course=Course.DATA_PROTECTION,
-            completed_on=timezone.localdate() - timedelta(days=30),
-            recorded_by=None,
-        )
+        record_in_date_training(member)
     return member
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -26,15 +25,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from bench.population import load_population, nhs_number
 from confide.api.services import issue_token, save_client
 from confide.cases.tests.factories import CaseFactory
 from confide.people.selectors import find_known_person, people_by_nhs_number
-from confide.staff.models import Course, Role, StaffMember, Tier
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory
+from confide.staff.models import Role, StaffMember, Tier
+from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 from confide.tracing import daily_sweep
 from confide.tracing.follow_up import open_follow_ups
 from confide.workqueue.models import WorkItem, WorkKind, WorkState
@@ -148,12 +145,7 @@ def assert_no_whole_table_scan(call: Callable[[], object]) -> list[str]:
 
 def trained(role: str) -> StaffMember:
     member = StaffMemberFactory.create(role=role)
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     return member
 
 

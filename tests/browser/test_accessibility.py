@@ -20,9 +20,12 @@ from confide.cases.tests.factories import CaseFactory
 from confide.people.details import PersonDetails
 from confide.people.models import SafeguardingKind
 from confide.people.services import create_person, set_safeguarding_flag
-from confide.staff.models import Course, Role, StaffMember, Team, Tier
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory, confirmed_totp_device
+from confide.staff.models import Role, StaffMember, Team, Tier
+from confide.staff.tests.factories import (
+    StaffMemberFactory,
+    confirmed_totp_device,
+    record_in_date_training,
+)
 from confide.tracing.models import Proximity, SettingKind
 from confide.tracing.services import record_exposure, record_setting_visit
 from confide.workqueue.models import WorkItem, WorkKind
@@ -44,12 +47,7 @@ EMAIL = "robin.fairweather@confide.example.org"
 def staff(role: str, *, trained: bool = True, **extra: Any) -> StaffMember:
     member = StaffMemberFactory.create(role=role, **extra)
     if trained:
-        record_training(
-            staff_member=member,
-            course=Course.DATA_PROTECTION,
-            completed_on=timezone.localdate() - timedelta(days=30),
-            recorded_by=None,
-        )
+        record_in_date_training(member)
     return member
 
 

@@ -17,9 +17,8 @@ from confide.messaging.models import Message
 from confide.messaging.template_types import TemplateKind
 from confide.people.details import PersonDetails
 from confide.people.services import create_person
-from confide.staff.models import Course, Role, StaffMember
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory
+from confide.staff.models import Role, StaffMember
+from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 from confide.tracing.follow_up import open_follow_ups
 from confide.tracing.models import Exposure, FollowUp, FollowUpOutcome, FollowUpStatus, Proximity
 from confide.tracing.services import record_exposure
@@ -68,12 +67,7 @@ def exposure(today: date) -> Exposure:
 @pytest.fixture
 def call_handler() -> StaffMember:
     member = StaffMemberFactory.create(role=Role.CALL_HANDLER)
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     return member
 
 

@@ -6,17 +6,15 @@ axe-core's WCAG 2.2 AA rules, and without JavaScript the code path is all there 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from confide.staff.models import Course, Passkey, Role, StaffMember
-from confide.staff.services import create_staff_member, record_training
-from confide.staff.tests.factories import confirmed_totp_device
+from confide.staff.models import Passkey, Role, StaffMember
+from confide.staff.services import create_staff_member
+from confide.staff.tests.factories import confirmed_totp_device, record_in_date_training
 
 from .conftest import BrowserLog, SignInAs
 
@@ -36,12 +34,7 @@ def member() -> StaffMember:
     member = create_staff_member(
         display_name="Wilhelmina Ashdown", email=EMAIL, role=Role.CALL_HANDLER, password=PASSWORD
     )
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     confirmed_totp_device(member)
     return member
 

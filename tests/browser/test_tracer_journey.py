@@ -21,9 +21,9 @@ from confide.people.models import Person
 from confide.people.selectors import person_details
 from confide.people.services import create_person
 from confide.people.tests.factories import PersonDetailsFactory, PersonFactory
-from confide.staff.models import Course, Role, StaffMember
-from confide.staff.services import create_staff_member, record_training
-from confide.staff.tests.factories import confirmed_totp_device, totp_code
+from confide.staff.models import Role, StaffMember
+from confide.staff.services import create_staff_member
+from confide.staff.tests.factories import confirmed_totp_device, record_in_date_training, totp_code
 from confide.tracing.models import Exposure, NotificationState
 from confide.workqueue.models import WorkItem, WorkState
 from confide.workqueue.services import enqueue_case_interview
@@ -46,12 +46,7 @@ def trained_clinician(email: str, display_name: str) -> tuple[StaffMember, TOTPD
     member = create_staff_member(
         display_name=display_name, email=email, role=Role.CLINICIAN, password=PASSWORD
     )
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     return member, confirmed_totp_device(member)
 
 

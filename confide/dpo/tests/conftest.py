@@ -4,17 +4,18 @@ signed in) and people with real sealed records."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from confide.staff.models import Course, Role, StaffMember
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory, confirmed_totp_device
+from confide.staff.models import Role, StaffMember
+from confide.staff.tests.factories import (
+    StaffMemberFactory,
+    confirmed_totp_device,
+    record_in_date_training,
+)
 
 STAFF_BACKEND = "confide.staff.auth.EmailBlindIndexBackend"
 
@@ -29,12 +30,7 @@ def _fast_passwords(settings: Any) -> None:
 def make_member(role: str, *, trained: bool = True) -> StaffMember:
     member = StaffMemberFactory.create(role=role)
     if trained:
-        record_training(
-            staff_member=member,
-            course=Course.DATA_PROTECTION,
-            completed_on=timezone.localdate() - timedelta(days=30),
-            recorded_by=None,
-        )
+        record_in_date_training(member)
     return member
 
 

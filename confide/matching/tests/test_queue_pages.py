@@ -12,9 +12,8 @@ from django.utils import timezone
 from confide.matching.models import MatchReview
 from confide.matching.selectors import open_reviews
 from confide.people.tests.factories import PersonFactory
-from confide.staff.models import Course, Role
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory
+from confide.staff.models import Role
+from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 from confide.web.keyset import InvalidCursor
 from confide.workspace.tests.conftest import sign_in
 
@@ -25,12 +24,7 @@ pytestmark = pytest.mark.django_db
 def supervisor_client(settings: object) -> Client:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     member = StaffMemberFactory.create(role=Role.SUPERVISOR)
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     return sign_in(Client(), member)
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -17,9 +14,8 @@ from confide.people.details import PersonDetails
 from confide.people.models import Person
 from confide.people.tests.factories import PersonFactory
 from confide.privacy.models import AccessAction, AccessEvent
-from confide.staff.models import Course, Role, StaffMember
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory
+from confide.staff.models import Role, StaffMember
+from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 
 pytestmark = pytest.mark.django_db
 STAFF_BACKEND = "confide.staff.auth.EmailBlindIndexBackend"
@@ -33,12 +29,7 @@ def _fast_passwords(settings):
 @pytest.fixture
 def supervisor() -> StaffMember:
     member = StaffMemberFactory.create(role=Role.SUPERVISOR)
-    record_training(
-        staff_member=member,
-        course=Course.DATA_PROTECTION,
-        completed_on=timezone.localdate() - timedelta(days=30),
-        recorded_by=None,
-    )
+    record_in_date_training(member)
     return member
 
 

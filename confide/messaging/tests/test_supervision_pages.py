@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from confide.messaging.models import Broadcast, Message, MessageTemplate
-from confide.staff.models import Course, Role, TrainingCohort
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory
+from confide.staff.models import Role, TrainingCohort
+from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 from confide.workspace.tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -24,12 +20,7 @@ def make_staff(settings):
 
     def make(role):
         member = StaffMemberFactory.create(role=role)
-        record_training(
-            staff_member=member,
-            course=Course.DATA_PROTECTION,
-            completed_on=timezone.localdate() - timedelta(days=30),
-            recorded_by=None,
-        )
+        record_in_date_training(member)
         return member
 
     return make

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import factory
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from confide.staff.models import Role, StaffMember
-from confide.staff.services import create_staff_member
+from confide.staff.models import Course, Role, StaffMember
+from confide.staff.services import create_staff_member, record_training
 
 
 class StaffMemberFactory(factory.Factory[StaffMember]):
@@ -27,6 +29,16 @@ class StaffMemberFactory(factory.Factory[StaffMember]):
     @classmethod
     def _create(cls, model_class: type[StaffMember], *args: Any, **kwargs: Any) -> StaffMember:
         return create_staff_member(**kwargs)
+
+
+def record_in_date_training(member: StaffMember) -> None:
+    """Data-protection training completed a month ago: in date, so personal data is shown."""
+    record_training(
+        staff_member=member,
+        course=Course.DATA_PROTECTION,
+        completed_on=timezone.localdate() - timedelta(days=30),
+        recorded_by=None,
+    )
 
 
 # --- second factor ---------------------------------------------------------------------------

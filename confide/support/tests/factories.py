@@ -17,9 +17,12 @@ from confide.cases.tests.factories import CaseFactory
 from confide.people.models import Person
 from confide.people.tests.factories import PersonFactory
 from confide.public.access import VISITOR_SESSION_KEY, PublicVisitor
-from confide.staff.models import Course, StaffMember
-from confide.staff.services import record_training
-from confide.staff.tests.factories import StaffMemberFactory, confirmed_totp_device
+from confide.staff.models import StaffMember
+from confide.staff.tests.factories import (
+    StaffMemberFactory,
+    confirmed_totp_device,
+    record_in_date_training,
+)
 from confide.support import services
 from confide.support.models import SupportApplication
 from confide.support.periods import isolation_period_for
@@ -71,12 +74,7 @@ def verified_session(client: Client, visitor: PublicVisitor) -> Client:
 def make_member(role: str, *, trained: bool = True) -> StaffMember:
     member = StaffMemberFactory.create(role=role)
     if trained:
-        record_training(
-            staff_member=member,
-            course=Course.DATA_PROTECTION,
-            completed_on=timezone.localdate() - timedelta(days=30),
-            recorded_by=None,
-        )
+        record_in_date_training(member)
     return member
 
 

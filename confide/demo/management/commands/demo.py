@@ -14,6 +14,7 @@ from rich.table import Table
 
 from confide.demo.generator import DEMO_PASSWORD, demo_logins, generate_demo
 from confide.demo.models import DemoRun
+from confide.statistics.services import publish_due_weeks
 
 
 class Command(BaseCommand):
@@ -49,10 +50,12 @@ class Command(BaseCommand):
                         on_progress=lambda n: progress.advance(task, n),
                     )
                     DemoRun.objects.create(seed=options["seed"], cases=cases)
+                published = publish_due_weeks()
             console.print(
                 f"Loaded {summary.cases} cases, {summary.people} people, "
                 f"{summary.exposures} contacts, {summary.settings} settings, "
-                f"{summary.staff} staff."
+                f"{summary.staff} staff; weekly statistics published for "
+                f"{len(published)} past week{'' if len(published) == 1 else 's'}."
             )
         _print_logins(console)
 
