@@ -9,12 +9,11 @@ from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
-from django_tasks.base import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
 from confide.messaging.dispatch import SENDABLE_CHANNELS
 from confide.messaging.models import DISPATCHABLE_STATES, Message, MessageState
 from confide.messaging.tasks import dispatch_messages
+from confide.task_queue import enqueue_unless_waiting
 
 
 def messages_due(now: datetime) -> bool:
@@ -27,12 +26,4 @@ def messages_due(now: datetime) -> bool:
 
 def enqueue_due_dispatch(now: datetime | None = None) -> bool:
     """Enqueue a dispatch task if messages are due and none is already waiting to run."""
-    if not messages_due(now or timezone.now()):
-        return False
-    waiting = DBTaskResult.objects.filter(
-        task_path=dispatch_messages.module_path, status=TaskResultStatus.READY
-    ).exists()
-    if waiting:
-        return False
-    dispatch_messages.enqueue()
-    return True
+    return messages_due(now or timezone.now()) and enqueue_unless_waiting(dispatch_messages)
