@@ -71,15 +71,11 @@ class CodeForm(forms.Form):
     )
 
 
-class SymptomsForm(forms.Form):
-    symptoms = _radios(
-        label=_("Have you had any symptoms of coronavirus?"),
-        choices=[
-            ("yes", pgettext_lazy("have you had symptoms", "Yes")),
-            ("no", pgettext_lazy("have you had symptoms", "No")),
-        ],
-        message=_("Select yes if you have had symptoms"),
-    )
+class _OnsetWhenSymptomatic(forms.Form):
+    """A form asking when symptoms started, an answer needed only when the answer named by
+    `onset_needed_when` (field, value) says the person has symptoms."""
+
+    onset_needed_when: tuple[str, str]
     symptom_onset = PublicDateField(
         label=_("When did your symptoms start?"),
         required=False,
@@ -88,10 +84,24 @@ class SymptomsForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        field, symptomatic = self.onset_needed_when
         missing = not cleaned.get("symptom_onset") and "symptom_onset" not in self.errors
-        if cleaned.get("symptoms") == "yes" and missing:
+        if cleaned.get(field) == symptomatic and missing:
             self.add_error("symptom_onset", _("Enter the date your symptoms started"))
         return cleaned
+
+
+class SymptomsForm(_OnsetWhenSymptomatic):
+    symptoms = _radios(
+        label=_("Have you had any symptoms of coronavirus?"),
+        choices=[
+            ("yes", pgettext_lazy("have you had symptoms", "Yes")),
+            ("no", pgettext_lazy("have you had symptoms", "No")),
+        ],
+        message=_("Select yes if you have had symptoms"),
+    )
+    onset_needed_when = ("symptoms", "yes")
+    field_order = ["symptoms", "symptom_onset"]
 
 
 PLACE_KINDS = [
@@ -156,7 +166,7 @@ class ContactForm(forms.Form):
         return cleaned
 
 
-class CheckInForm(forms.Form):
+class CheckInForm(_OnsetWhenSymptomatic):
     outcome = _radios(
         label=_("How are you today?"),
         choices=[
@@ -166,15 +176,5 @@ class CheckInForm(forms.Form):
         ],
         message=_("Select how you are today"),
     )
-    symptom_onset = PublicDateField(
-        label=_("When did your symptoms start?"),
-        required=False,
-        required_message=_("Enter the date your symptoms started"),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        missing = not cleaned.get("symptom_onset") and "symptom_onset" not in self.errors
-        if cleaned.get("outcome") == "symptoms" and missing:
-            self.add_error("symptom_onset", _("Enter the date your symptoms started"))
-        return cleaned
+    onset_needed_when = ("outcome", "symptoms")
+    field_order = ["outcome", "symptom_onset"]
