@@ -1,10 +1,10 @@
-"""Outcomes committed on a second connection while the next message is on the wire
+"""Outcomes sent to PostgreSQL without waiting and taken while the next message is addressed
 (`OutcomeWriter`, PostgreSQL's default): the same records as the inline path, and, like it,
 never more than one message in doubt — handed to the SMTP server with its outcome not yet
 committed.
 
-Transactional tests: the writer's own connection must see the committed rows, and the test
-reads what it committed. Both paths run on both databases.
+Transactional tests: each outcome commits on its own, and the test reads what was committed.
+The inline path runs on both databases, the overlapped one on PostgreSQL, where it is used.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -26,7 +27,11 @@ from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BOTH_PATHS = pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "inline"])
+POSTGRESQL = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+BOTH_PATHS = pytest.mark.parametrize(
+    "overlap",
+    [pytest.param(True, id="overlapped"), pytest.param(False, id="inline")][not POSTGRESQL :],
+)
 
 
 def queue_broadcast(supervisor: StaffMember, count: int) -> list[Message]:
@@ -48,6 +53,14 @@ def test_outcomes_overlap_by_default_only_on_postgresql_outside_a_transaction() 
 def test_outcomes_cannot_be_overlapped_inside_a_callers_transaction() -> None:
     with transaction.atomic(), pytest.raises(ValueError, match="inside a transaction"):
         dispatch_due_messages(overlap_outcomes=True)
+
+
+def test_outcomes_are_overlapped_only_on_postgresql() -> None:
+    if POSTGRESQL:
+        assert dispatch_due_messages(overlap_outcomes=True).sent == 0  # nothing queued
+    else:
+        with pytest.raises(ValueError, match="only on PostgreSQL"):
+            dispatch_due_messages(overlap_outcomes=True)
 
 
 @BOTH_PATHS
@@ -87,7 +100,8 @@ def test_at_most_one_message_is_ever_in_doubt(
         in_doubt.append(accepted - recorded)
         return timezone.now()
 
-    report = dispatch_due_messages(overlap_outcomes=overlap, clock=observing_clock)
+    # Batches of 4: on PostgreSQL each next batch is claimed while the current one is sent.
+    report = dispatch_due_messages(overlap_outcomes=overlap, clock=observing_clock, batch_size=4)
 
     assert report.sent == 30
     assert min(in_doubt) >= 0
