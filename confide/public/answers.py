@@ -104,6 +104,30 @@ def save_answers(*, link: SelfServiceLink, answers: CaseAnswers) -> None:
         )
 
 
+class TooManyAnswers(Exception):
+    """The draft already holds as many places (or contacts) as can be added online."""
+
+
+def add_place(*, link: SelfServiceLink, place: PlaceAnswer) -> None:
+    """Add a place the case visited to their draft, unless it is full (`TooManyAnswers`)."""
+    answers = load_answers(link=link)
+    if len(answers.places) >= MAX_PLACES:
+        raise TooManyAnswers
+    answers.places.append(place)
+    save_answers(link=link, answers=answers)
+
+
+def add_contact(*, link: SelfServiceLink, contact: ContactAnswer, today: date) -> None:
+    """Add a contact to the case's draft: checked as submitting will check it (ValidationError
+    naming the fields), and refused when the draft is full (`TooManyAnswers`)."""
+    answers = load_answers(link=link)
+    check_contact(contact, case=_case_link(link), today=today)
+    if len(answers.contacts) >= MAX_CONTACTS:
+        raise TooManyAnswers
+    answers.contacts.append(contact)
+    save_answers(link=link, answers=answers)
+
+
 def check_contact(answer: ContactAnswer, *, case: Case, today: date) -> None:
     """The checks record_named_contact will make, run when the contact is added to the draft,
     so the case hears about a problem on the page where they can fix it."""

@@ -273,20 +273,18 @@ def case_symptoms(request: HttpRequest, link: SelfServiceLink) -> HttpResponse:
 def case_add_place(request: HttpRequest, link: SelfServiceLink) -> HttpResponse:
     form = PlaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        answers = case_answers.load_answers(link=link)
         data = form.cleaned_data
-        if len(answers.places) >= case_answers.MAX_PLACES:
+        place = case_answers.PlaceAnswer(
+            kind=data["kind"],
+            name=data["name"],
+            postcode=data["postcode"],
+            visited_on=data["visited_on"].isoformat(),
+        )
+        try:
+            case_answers.add_place(link=link, place=place)
+        except case_answers.TooManyAnswers:
             form.add_error(None, _("You cannot add more places online. A tracer will call you."))
         else:
-            answers.places.append(
-                case_answers.PlaceAnswer(
-                    kind=data["kind"],
-                    name=data["name"],
-                    postcode=data["postcode"],
-                    visited_on=data["visited_on"].isoformat(),
-                )
-            )
-            case_answers.save_answers(link=link, answers=answers)
             return redirect("public:case")
     return _render(request, "case_place.html", {"form": form})
 
@@ -297,9 +295,8 @@ def case_add_place(request: HttpRequest, link: SelfServiceLink) -> HttpResponse:
 def case_add_contact(request: HttpRequest, link: SelfServiceLink) -> HttpResponse:
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        answers = case_answers.load_answers(link=link)
         data = form.cleaned_data
-        answer = case_answers.ContactAnswer(
+        contact = case_answers.ContactAnswer(
             given_name=data["given_name"],
             family_name=data["family_name"],
             phone=data["phone"],
@@ -307,22 +304,16 @@ def case_add_contact(request: HttpRequest, link: SelfServiceLink) -> HttpRespons
             last_contact=data["last_contact"].isoformat(),
             proximity=data["proximity"],
         )
-        assert link.case is not None
         try:
-            case_answers.check_contact(answer, case=link.case, today=timezone.localdate())
+            case_answers.add_contact(link=link, contact=contact, today=timezone.localdate())
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
                 for message in messages:
                     form.add_error(name if name in form.fields else None, _(message))
+        except case_answers.TooManyAnswers:
+            form.add_error(None, _("You cannot add more contacts online. A tracer will call you."))
         else:
-            if len(answers.contacts) >= case_answers.MAX_CONTACTS:
-                form.add_error(
-                    None, _("You cannot add more contacts online. A tracer will call you.")
-                )
-            else:
-                answers.contacts.append(answer)
-                case_answers.save_answers(link=link, answers=answers)
-                return redirect("public:case")
+            return redirect("public:case")
     return _render(request, "case_contact.html", {"form": form})
 
 
