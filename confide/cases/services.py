@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from confide.cases.models import Case, CaseStatus, CaseTransition, Policy, TestResult
 from confide.cases.policy import infectious_period, policy_in_force
-from confide.cases.transitions import check_transition
+from confide.cases.transitions import TransitionNotAllowed, check_transition
 from confide.people.models import Person
 from confide.people.selectors import person_details
 from confide.people.validation import check_event_date
@@ -154,25 +154,38 @@ def transition_case(
     by: StaffMember | None,
     reason: str = "",
     assign_to: StaffMember | None = None,
+    outcome: str = "",
 ) -> Case:
-    """Move a case to a new status if the state machine allows it, recording the transition.
+    """Move a case to a new status if the state machine allows it, recording the transition
+    (and `outcome`, if given, as the case's outcome, in the same write).
 
     Raises TransitionNotAllowed (and changes nothing) otherwise.
     """
-    with transaction.atomic():
+    if to == CaseStatus.ASSIGNED and assign_to is None:
+        raise ValidationError({"assign_to": ["Choose who the case is assigned to"]})
+    # Without a savepoint of its own (two statements fewer on every claim, call and completion):
+    # nothing is raised inside the block, so a refused move leaves a caller's transaction usable.
+    refused: TransitionNotAllowed | None = None
+    with transaction.atomic(savepoint=False):
         locked = Case.objects.select_for_update().get(pk=case.pk)
-        check_transition(locked.status, to)
-        CaseTransition.objects.create(
-            case=locked, from_status=locked.status, to_status=to, by=by, reason=reason
-        )
-        locked.status = to
-        if to == CaseStatus.ASSIGNED:
-            if assign_to is None:
-                raise ValidationError({"assign_to": ["Choose who the case is assigned to"]})
-            locked.assigned_to = assign_to
-        elif to in (CaseStatus.NEW, CaseStatus.ESCALATED, CaseStatus.CLOSED):
-            locked.assigned_to = None
-        if to == CaseStatus.CLOSED:
-            locked.closed_at = timezone.now()
-        locked.save()
+        try:
+            check_transition(locked.status, to)
+        except TransitionNotAllowed as exc:
+            refused = exc
+        else:
+            CaseTransition.objects.create(
+                case=locked, from_status=locked.status, to_status=to, by=by, reason=reason
+            )
+            locked.status = to
+            if to == CaseStatus.ASSIGNED:
+                locked.assigned_to = assign_to
+            elif to in (CaseStatus.NEW, CaseStatus.ESCALATED, CaseStatus.CLOSED):
+                locked.assigned_to = None
+            if to == CaseStatus.CLOSED:
+                locked.closed_at = timezone.now()
+            if outcome:
+                locked.outcome = outcome[:200]
+            locked.save(update_fields=["status", "assigned_to", "closed_at", "outcome"])
+    if refused is not None:
+        raise refused
     return locked

@@ -78,17 +78,21 @@ def read_person(person: Person, *, by: StaffMember | None, purpose: str) -> Pers
     """Decrypt one person, writing the AccessEvent that says so: for a member of staff, or for
     Confide itself (`by=None`, e.g. matching a new contact or writing their notification)."""
     details = person_details(person)
-    record_access(
-        Access(
-            action=AccessAction.VIEW,
-            purpose=purpose,
-            actor_reference=by.reference if by else None,
-            subject_reference=person.reference,
-            object_type="person",
-            object_reference=str(person.reference),
-        )
-    )
+    record_access(person_read(person, by=by, purpose=purpose))
     return details
+
+
+def person_read(person: Person, *, by: StaffMember | None, purpose: str) -> Access:
+    """The access-log entry for decrypting `person`, for a caller that decrypts first and logs
+    later in the same transaction (see `read_person`)."""
+    return Access(
+        action=AccessAction.VIEW,
+        purpose=purpose,
+        actor_reference=by.reference if by else None,
+        subject_reference=person.reference,
+        object_type="person",
+        object_reference=str(person.reference),
+    )
 
 
 def active_safeguarding(person: Person) -> set[str]:

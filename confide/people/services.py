@@ -146,7 +146,9 @@ def create_person(*, details: PersonDetails, today: date | None = None) -> Perso
 
     unsaved = build_person(details, today=today or timezone.localdate())
     assert unsaved.details is not None
-    with transaction.atomic():
+    # Every detail was checked above, so only the database can fail in here, and then the
+    # caller's transaction fails too: no savepoint of its own (two statements a contact).
+    with transaction.atomic(savepoint=False):
         unsaved.data_key.save(force_insert=True)
         unsaved.person.save(force_insert=True)
         index_new_people([(unsaved.person, unsaved.details)])

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from confide.bulk import insert_rows
@@ -61,15 +61,75 @@ class Access:
     object_reference: str = ""
 
 
+def _advance_head(count: int) -> tuple[int, str]:
+    """Lock the chain's head for this transaction (its row lock serialises appends) and move
+    its sequence on by `count`, in one statement; returns the sequence and hash before."""
+    head = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        for _ in range(2):
+            cursor.execute(
+                f"UPDATE {head} SET sequence = sequence + %s WHERE id = 1 "  # noqa: S608
+                "RETURNING sequence, entry_hash",
+                [count],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                return int(row[0]) - count, str(row[1])
+            # The first entry ever: make the head (two first appends at once meet its key).
+            cursor.execute(
+                f"INSERT INTO {head} (id, sequence, entry_hash) VALUES (1, 0, %s) "  # noqa: S608
+                "ON CONFLICT DO NOTHING",
+                [GENESIS_HASH],
+            )
+    raise AssertionError("the audit chain's head could not be created")
+
+
+_EVENT_COLUMNS = (
+    ("sequence", "bigint"),
+    ("at", "timestamptz"),
+    ("actor_reference", "uuid"),
+    ("subject_reference", "uuid"),
+    ("action", "text"),
+    ("purpose", "text"),
+    ("object_type", "text"),
+    ("object_reference", "text"),
+    ("previous_hash", "text"),
+    ("entry_hash", "text"),
+)
+
+
+def _write_postgresql(rows: list[dict[str, object]], head_hash: str) -> list[int]:
+    """The entries and the head's new hash in one statement (one round trip while the head is
+    locked), whatever the number of entries: one array per column."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column, _ in _EVENT_COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _EVENT_COLUMNS)
+    events = quote(AccessEvent._meta.db_table)
+    head = quote(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH written AS (INSERT INTO {events} ({names}) SELECT * FROM UNNEST({arrays}) "  # noqa: S608
+            f"RETURNING id, sequence), "
+            f"moved AS (UPDATE {head} SET entry_hash = %s WHERE id = 1) "
+            "SELECT id FROM written ORDER BY sequence",
+            [*([row[column] for row in rows] for column, _ in _EVENT_COLUMNS), head_hash],
+        )
+        return [int(pk) for (pk,) in cursor.fetchall()]
+
+
 def _append(accesses: list[Access]) -> list[tuple[int, dict[str, object]]]:
-    """Append entries to the chain as rows (`confide.bulk`): building and bulk-creating an
-    instance per entry cost more than the rest of issuing a self-service link."""
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    """Append entries to the chain as rows: building and bulk-creating an instance per entry
+    cost more than the rest of issuing a self-service link. On PostgreSQL that is two
+    statements (lock and advance the head; write the entries and the head's hash), so the head
+    stays locked for as short a time as the caller's transaction allows.
+
+    No savepoint of its own: a failure here must fail the caller's whole transaction anyway,
+    since an access that cannot be logged must not happen."""
+    with transaction.atomic(savepoint=False):
+        start, previous = _advance_head(len(accesses))
         now = timezone.now()
         rows: list[dict[str, object]] = []
-        previous = head.entry_hash
-        for number, access in enumerate(accesses, start=head.sequence + 1):
+        for number, access in enumerate(accesses, start=start + 1):
             fields: dict[str, object] = {
                 "sequence": number,
                 "at": now,
@@ -85,10 +145,11 @@ def _append(accesses: list[Access]) -> list[tuple[int, dict[str, object]]]:
             fields["entry_hash"] = digest
             rows.append(fields)
             previous = digest
-        ids = insert_rows(AccessEvent, rows)
-        head.sequence = head.sequence + len(rows)
-        head.entry_hash = previous
-        head.save(update_fields=["sequence", "entry_hash"])
+        if connection.vendor == "postgresql":
+            ids = _write_postgresql(rows, previous)
+        else:
+            ids = insert_rows(AccessEvent, rows)
+            AuditChainHead.objects.filter(pk=1).update(entry_hash=previous)
     return list(zip(ids, rows, strict=True))
 
 

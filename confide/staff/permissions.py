@@ -19,25 +19,14 @@ def _member(user: Any) -> StaffMember | None:
     return user if isinstance(user, StaffMember) and user.is_active else None
 
 
-TRAINED_ON = "_confide_trained_on"
-
-
 @rules.predicate
 def has_in_date_training(user: Any) -> bool:
     member = _member(user)
     if member is None:
         return False
-    from confide.staff.selectors import has_in_date_data_protection_training
+    from confide.staff.selectors import trained_today
 
-    # Asked several times a page (the view's permission, then each link the page offers):
-    # kept on the member, which is loaded afresh for each request, for that day.
-    today = timezone.localdate()
-    known = getattr(member, TRAINED_ON, None)
-    if known is not None and known[0] == today:
-        return bool(known[1])
-    trained = has_in_date_data_protection_training(member, on=today)
-    setattr(member, TRAINED_ON, (today, trained))
-    return trained
+    return trained_today(member)
 
 
 def _role(*roles: str) -> rules.Predicate:

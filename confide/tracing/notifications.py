@@ -19,7 +19,8 @@ from confide.messaging.signals import message_state_changed
 from confide.messaging.template_types import TemplateKind
 from confide.people.details import PersonDetails
 from confide.people.models import SafeguardingKind
-from confide.people.selectors import active_safeguarding, read_person
+from confide.people.selectors import active_safeguarding, person_details, person_read
+from confide.privacy.audit import record_access
 from confide.tracing.models import Exposure, NotificationState
 
 
@@ -55,13 +56,17 @@ def notify_contact(*, exposure: Exposure) -> Message | None:
     """Queue the contact's notification. With no written channel we may use (no details, or a
     safeguarding flag), a call handler is asked to phone them instead, and None is returned."""
     contact = exposure.contact
-    details = read_person(contact, by=None, purpose="notify a contact to self-isolate")
+    # The read is logged last, in the caller's transaction: the access log's head stays locked
+    # from an append until the commit, so appending last holds it for the shortest time.
+    details = person_details(contact)
+    read = person_read(contact, by=None, purpose="notify a contact to self-isolate")
     route = written_channel(details, active_safeguarding(contact))
     if route is None:
         if details.phone:
             from confide.workqueue.services import enqueue_contact_call
 
             enqueue_contact_call(exposure=exposure, reason="no written channel: phone them")
+        record_access(read)
         return None
     channel, recipient = route
     language = contact.preferred_language
@@ -70,7 +75,7 @@ def notify_contact(*, exposure: Exposure) -> Message | None:
     )
     from confide.public.links import issue_contact_link
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # all or nothing with the caller's transaction
         own_page = issue_contact_link(exposure=exposure)
         message = queue_message(
             template=template,
@@ -86,6 +91,7 @@ def notify_contact(*, exposure: Exposure) -> Message | None:
         exposure.notification_message = message
         exposure.notification_state = NotificationState.QUEUED
         exposure.save(update_fields=["notification_message", "notification_state"])
+        record_access(read)
     return message
 
 

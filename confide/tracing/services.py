@@ -91,12 +91,14 @@ def record_exposure(
     by: StaffMember | None = None,
     today: date | None = None,
     notify: bool = True,
+    new_contact: bool = False,
 ) -> Exposure:
     """Link a contact to a case with their isolation end date from the case's policy, and
     (when `notify`) queue the contact's own notification in the same transaction.
 
     Re-recording the same contact for the same case updates the link (latest contact wins);
-    a contact can never be linked to themselves.
+    a contact can never be linked to themselves. `new_contact` says the contact was created
+    in the caller's transaction, so no link of theirs can exist yet and none is looked for.
     """
     today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
@@ -117,19 +119,25 @@ def record_exposure(
     if errors:
         raise ValidationError(errors)
     ends_on = contact_isolation_ends_on(policy=case.policy, last_contact=last_contact)
-    with transaction.atomic():
-        exposure, created = Exposure.objects.select_for_update().get_or_create(
-            case=case,
-            contact=contact,
-            defaults={
-                "policy": case.policy,
-                "last_contact_on": last_contact,
-                "proximity": proximity,
-                "setting": setting,
-                "isolation_ends_on": ends_on,
-                "recorded_by": by,
-            },
-        )
+    # No savepoint of its own (every input was checked above): anything failing in here fails
+    # the caller's transaction too, as it should, since the contact must not be half-recorded.
+    with transaction.atomic(savepoint=False):
+        defaults = {
+            "policy": case.policy,
+            "last_contact_on": last_contact,
+            "proximity": proximity,
+            "setting": setting,
+            "isolation_ends_on": ends_on,
+            "recorded_by": by,
+        }
+        if new_contact:
+            exposure = Exposure(case=case, contact=contact, **defaults)
+            exposure.save(force_insert=True)
+            created = True
+        else:
+            exposure, created = Exposure.objects.select_for_update().get_or_create(
+                case=case, contact=contact, defaults=defaults
+            )
         if not created and last_contact > exposure.last_contact_on:
             exposure.last_contact_on = last_contact
             exposure.isolation_ends_on = ends_on
@@ -249,5 +257,6 @@ def record_named_contact(
             proximity=proximity,
             by=by,
             today=today,
+            new_contact=known is None,
         )
     return NamedContact(exposure=exposure, linked_to_known_person=known is not None)

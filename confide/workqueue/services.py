@@ -312,8 +312,13 @@ def record_call(
             if outcome == CallOutcome.REFUSED:
                 if case.status == CaseStatus.ASSIGNED:
                     transition_case(case=case, to=CaseStatus.IN_PROGRESS, by=by, reason="refused")
-                transition_case(case=case, to=CaseStatus.COMPLETED, by=by, reason="refused")
-                Case.objects.filter(pk=case.pk).update(outcome="Refused to take part")
+                transition_case(
+                    case=case,
+                    to=CaseStatus.COMPLETED,
+                    by=by,
+                    reason="refused",
+                    outcome="Refused to take part",
+                )
             else:
                 transition_case(
                     case=case, to=CaseStatus.UNREACHABLE, by=by, reason=f"call: {outcome}"
@@ -336,9 +341,13 @@ def complete_item(*, item: WorkItem, by: StaffMember, outcome: str = "") -> Work
             if case.status == CaseStatus.ASSIGNED:
                 transition_case(case=case, to=CaseStatus.IN_PROGRESS, by=by)
                 case.refresh_from_db()
-            transition_case(case=case, to=CaseStatus.COMPLETED, by=by, reason="interview done")
-            if outcome:
-                Case.objects.filter(pk=case.pk).update(outcome=outcome[:200])
+            transition_case(
+                case=case,
+                to=CaseStatus.COMPLETED,
+                by=by,
+                reason="interview done",
+                outcome=outcome,
+            )
     return item
 
 

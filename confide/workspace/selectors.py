@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import phonenumbers
+from django.db import connection
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -348,10 +349,20 @@ def queue_depth(*, tier: int, now: datetime | None = None) -> QueueDepth:
     counted up to one more than QUEUE_DEPTH_SHOWN (read from the index of waiting items)."""
     now = now or timezone.now()
     waiting = WorkItem.objects.filter(tier=tier, state=WorkState.WAITING)
-    return QueueDepth(
-        ready=waiting.filter(available_at__lte=now)[: QUEUE_DEPTH_SHOWN + 1].count(),
-        later=waiting.filter(available_at__gt=now)[: QUEUE_DEPTH_SHOWN + 1].count(),
-    )
+    ready_sql, ready_params = (
+        waiting.filter(available_at__lte=now).values("pk")[: QUEUE_DEPTH_SHOWN + 1].query
+    ).sql_with_params()
+    later_sql, later_params = (
+        waiting.filter(available_at__gt=now).values("pk")[: QUEUE_DEPTH_SHOWN + 1].query
+    ).sql_with_params()
+    with connection.cursor() as cursor:  # both counts in one round trip
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM ({ready_sql}) AS ready), "  # noqa: S608
+            f"(SELECT COUNT(*) FROM ({later_sql}) AS later)",
+            [*ready_params, *later_params],
+        )
+        ready, later = cursor.fetchone()
+    return QueueDepth(ready=ready, later=later)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from confide.cases.models import Case
 from confide.cases.transitions import TransitionNotAllowed
 from confide.people.details import PersonDetails
 from confide.people.models import Person
@@ -26,8 +28,8 @@ from confide.people.services import set_safeguarding_flags
 from confide.public.links import revoke_links
 from confide.staff.decorators import requires
 from confide.staff.models import StaffMember, Tier
-from confide.staff.selectors import has_in_date_data_protection_training
-from confide.tracing.models import SettingKind
+from confide.staff.selectors import trained_today
+from confide.tracing.models import Exposure, SettingKind
 from confide.tracing.services import record_named_contact, record_setting_visit
 from confide.workqueue.models import CONTACT_CALL_KINDS, CallOutcome, WorkItem, WorkKind, WorkState
 from confide.workqueue.services import (
@@ -62,13 +64,42 @@ def _member(request: HttpRequest) -> StaffMember:
 
 
 def _item(request: HttpRequest, item_id: int) -> WorkItem | None:
-    return (
-        WorkItem.objects.select_related(
-            "case__person__data_key", "case__policy", "exposure__contact__data_key", "setting"
+    """The item alone: enough to check who holds it, and for the views whose service locks
+    and reloads it. (Joining every subject an item might have, for every view, cost more CPU
+    to build than anything else those requests did.)"""
+    return _one(WorkItem.objects.all(), item_id)
+
+
+def _case_item(request: HttpRequest, item_id: int) -> WorkItem | None:
+    """The item with its case and the case's policy: the case interview's own forms."""
+    return _one(WorkItem.objects.select_related("case__policy"), item_id)
+
+
+def _item_with_case(request: HttpRequest, item_id: int) -> WorkItem | None:
+    """The item with its case and the case's person, ready to decrypt: a case interview's page
+    (most items); `_load_subject` loads a contact call's or a setting review's subject."""
+    return _one(WorkItem.objects.select_related("case__person__data_key"), item_id)
+
+
+def _one(items: QuerySet[WorkItem], item_id: int) -> WorkItem | None:
+    # get() rather than first(): no ORDER BY to build for a lookup by primary key.
+    try:
+        return items.get(pk=item_id)
+    except WorkItem.DoesNotExist:
+        return None
+
+
+def _load_subject(item: WorkItem) -> None:
+    """Load the one subject the item's page shows, with what decrypting its person needs,
+    unless it came with the item."""
+    if item.case_id is not None:
+        loaded = item.case if WorkItem.case.is_cached(item) else None
+        if loaded is None or not Case.person.is_cached(loaded):
+            item.case = Case.objects.select_related("person__data_key").get(pk=item.case_id)
+    elif item.exposure_id is not None:
+        item.exposure = Exposure.objects.select_related("contact__data_key").get(
+            pk=item.exposure_id
         )
-        .filter(pk=item_id)
-        .first()
-    )
 
 
 def _time_in_words(moment: datetime) -> str:
@@ -99,7 +130,7 @@ def _add_service_errors(form: forms.Form, exc: ValidationError, *, elsewhere: st
 @require_safe
 def your_work(request: HttpRequest) -> HttpResponse:
     member = _member(request)
-    trained = has_in_date_data_protection_training(member, on=timezone.localdate())
+    trained = trained_today(member)
     context: dict[str, Any] = {
         "nav": "work",
         "trained": trained,
@@ -143,6 +174,7 @@ def _render_item(
     complete_form: CompleteInterviewForm | None = None,
 ) -> HttpResponse:
     member = _member(request)
+    _load_subject(item)
     call_form = call_form or RecordCallForm(prefix="call")
     complete_form = complete_form or CompleteInterviewForm(prefix="complete")
     context: dict[str, Any] = {
@@ -165,7 +197,7 @@ def _render_item(
     return render(request, template, context)
 
 
-@requires("workqueue.work_item", target=_item)
+@requires("workqueue.work_item", target=_item_with_case)
 @require_safe
 def item_page(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
     if item.kind == WorkKind.FOLLOW_UP:
@@ -183,14 +215,14 @@ def record_call_attempt(request: HttpRequest, item: WorkItem, item_id: int) -> H
         return _render_item(request, item, call_form=form)
     outcome = form.cleaned_data["outcome"]
     try:
-        record_call(item=item, outcome=outcome, by=_member(request))
+        attempt = record_call(item=item, outcome=outcome, by=_member(request))
     except TransitionNotAllowed:
         # Nothing was saved (record_call is one transaction); say so rather than fail.
         form.add_error(
             "outcome", "This outcome cannot be recorded now; complete the interview instead"
         )
         return _render_item(request, item, call_form=form)
-    item.refresh_from_db()
+    item = attempt.work_item  # locked, updated and saved by record_call
     if item.state == WorkState.WAITING:
         messages.success(
             request, f"Call recorded; we will try again after {_time_in_words(item.available_at)}"
@@ -214,7 +246,7 @@ def _case_interview_only(item: WorkItem) -> None:
         raise Http404
 
 
-@requires("workqueue.work_item", target=_item)
+@requires("workqueue.work_item", target=_case_item)
 @require_http_methods(["GET", "POST"])
 def add_contact(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
     _case_interview_only(item)
@@ -253,7 +285,7 @@ def add_contact(request: HttpRequest, item: WorkItem, item_id: int) -> HttpRespo
     )
 
 
-@requires("workqueue.work_item", target=_item)
+@requires("workqueue.work_item", target=_case_item)
 @require_http_methods(["GET", "POST"])
 def add_place_visited(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
     _case_interview_only(item)
@@ -301,7 +333,7 @@ def add_place_visited(request: HttpRequest, item: WorkItem, item_id: int) -> Htt
     )
 
 
-@requires("workqueue.work_item", target=_item)
+@requires("workqueue.work_item", target=_case_item)
 @require_http_methods(["GET", "POST"])
 def escalate(request: HttpRequest, item: WorkItem, item_id: int) -> HttpResponse:
     _case_interview_only(item)

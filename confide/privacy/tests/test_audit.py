@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from confide.privacy.audit import (
     Access,
@@ -50,6 +52,61 @@ def test_an_untouched_log_verifies() -> None:
 
     assert verify_chain() is None
     assert AuditChainHead.objects.get().sequence == 11
+
+
+def test_the_entries_of_one_call_come_back_in_order_with_their_ids() -> None:
+    events = _log(3)
+
+    stored = list(AccessEvent.objects.order_by("sequence"))
+    assert [(e.pk, e.sequence, e.entry_hash) for e in events] == [
+        (e.pk, e.sequence, e.entry_hash) for e in stored
+    ]
+    assert AuditChainHead.objects.get().entry_hash == stored[-1].entry_hash
+
+
+def test_entries_written_in_a_transaction_that_rolls_back_leave_no_trace() -> None:
+    _log(2)
+
+    def access_that_fails() -> None:
+        with transaction.atomic():
+            _log(3)
+            raise RuntimeError("the access failed")
+
+    with pytest.raises(RuntimeError):
+        access_that_fails()
+    _log(1)
+
+    assert verify_chain() is None
+    assert AuditChainHead.objects.get().sequence == 3
+
+
+def _append_from_a_thread(start: threading.Barrier, rounds: int) -> None:
+    try:
+        start.wait(timeout=60)
+        for n in range(rounds):
+            if n % 2:
+                with transaction.atomic():  # inside a caller's transaction, as services do
+                    _log(2)
+            else:
+                _log(1)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appends_from_many_connections_at_once_make_one_unbroken_chain() -> None:
+    writers, rounds = 8, 10
+    start = threading.Barrier(writers)
+
+    # No head row yet: the first appends race to create it as well.
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        for done in [pool.submit(_append_from_a_thread, start, rounds) for _ in range(writers)]:
+            done.result()
+
+    assert verify_chain() is None
+    expected = writers * (rounds // 2) * 3
+    assert AuditChainHead.objects.get().sequence == expected
+    assert AccessEvent.objects.count() == expected
 
 
 def test_entries_chain_each_to_the_one_before() -> None:

@@ -14,7 +14,10 @@ from confide.privacy.blind_index import IndexKind, blind_index
 from confide.privacy.models import DataKey
 from confide.privacy.tests.rows import raw_row_bytes
 from confide.staff.models import Course, Role, StaffMember, TrainingRecord
-from confide.staff.selectors import has_in_date_data_protection_training
+from confide.staff.selectors import (
+    has_in_date_data_protection_training,
+    in_date_data_protection_training_sql,
+)
 from confide.staff.services import create_staff_member, record_training, staff_contact_details
 from confide.staff.tests.factories import StaffMemberFactory
 
@@ -234,3 +237,34 @@ def test_training_on_an_unknown_course_is_refused(ada):
 
     assert set(refused.value.message_dict) == {"course"}
     assert not TrainingRecord.objects.exists()
+
+
+def test_the_sql_form_of_the_training_rule_agrees_with_the_selector_on_every_day():
+    never = StaffMemberFactory.create()
+    other_course = StaffMemberFactory.create()
+    record_training(
+        staff_member=other_course,
+        course=Course.SAFEGUARDING,
+        completed_on=COMPLETED,
+        recorded_by=None,
+    )
+    lapsed_then_renewed = StaffMemberFactory.create()
+    for completed_on in (COMPLETED, date(2021, 7, 1)):
+        record_training(
+            staff_member=lapsed_then_renewed,
+            course=Course.DATA_PROTECTION,
+            completed_on=completed_on,
+            recorded_by=None,
+        )
+    members = [never, other_course, lapsed_then_renewed]
+    column = f"{StaffMember._meta.db_table}.id"
+
+    for on in [COMPLETED + timedelta(days=n) for n in range(-1, 400, 7)] + [date(2021, 6, 2)]:
+        in_sql = dict(
+            StaffMember.objects.filter(pk__in=[m.pk for m in members])
+            .annotate(trained=in_date_data_protection_training_sql(member_id_column=column, on=on))
+            .values_list("pk", "trained")
+        )
+        assert {m.pk: bool(in_sql[m.pk]) for m in members} == {
+            m.pk: has_in_date_data_protection_training(m, on=on) for m in members
+        }, on

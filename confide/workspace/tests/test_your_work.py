@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from confide.cases.models import Case
+from confide.cases.tests.factories import CaseFactory
 from confide.people.selectors import person_details
-from confide.staff.models import Role, StaffMember
-from confide.workqueue.models import WorkItem
+from confide.staff.models import Role, StaffMember, Tier
+from confide.workqueue.models import WorkItem, WorkKind, WorkState
 from confide.workqueue.services import claim_next
+from confide.workspace.selectors import QUEUE_DEPTH_SHOWN, queue_depth
 from confide.workspace.tests.conftest import StaffMaker, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +101,41 @@ def test_signing_out_is_a_button_not_a_link(clinician_client: Client):
     html = clinician_client.get("/work/").content.decode()
 
     assert '<form method="post" action="/sign-out/">' in html
+
+
+def test_the_queue_counts_items_offered_now_and_later_apart():
+    now = timezone.now()
+    cases = CaseFactory.create_batch(3)
+    WorkItem.objects.bulk_create(
+        WorkItem(
+            kind=WorkKind.CASE_INTERVIEW,
+            tier=tier,
+            case=case,
+            state=WorkState.WAITING,
+            available_at=at,
+        )
+        for case, tier, at in [
+            (cases[0], Tier.CLINICAL, now - timedelta(minutes=1)),
+            (cases[1], Tier.CLINICAL, now + timedelta(hours=2)),
+            (cases[2], Tier.CALL_HANDLING, now - timedelta(minutes=1)),
+        ]
+    )
+
+    depth = queue_depth(tier=Tier.CLINICAL, now=now)
+
+    assert (depth.ready, depth.later) == (1, 1)
+    assert depth.shown(QUEUE_DEPTH_SHOWN + 1) == f"More than {QUEUE_DEPTH_SHOWN:,}"
+
+
+def test_a_page_checks_training_with_the_user_and_reads_no_model_permission_tables(
+    clinician_client: Client,
+):
+    with CaptureQueriesContext(connection) as captured:
+        response = clinician_client.get("/work/")
+
+    assert response.status_code == 200
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert not [sql for sql in statements if "auth_permission" in sql]
+    training = [sql for sql in statements if "staff_trainingrecord" in sql]
+    assert len(training) == 1
+    assert "staff_staffmember" in training[0]  # asked in the same query that loads the user
