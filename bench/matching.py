@@ -33,7 +33,7 @@ from django.utils import timezone
 from rich.progress import Progress
 
 from bench.report import Machine
-from confide.matching.encoding import Comparable, encode_and_block
+from confide.matching.encoding import Comparable, encode_and_block, transposition_probes
 from confide.matching.scoring import LIKELY_WEIGHT, SURE_WEIGHT, compare
 from confide.matching.services import comparable, index_rows, insert_index_rows, match_people
 from confide.matching.tests.corruptions import KINDS, corrupt
@@ -153,6 +153,12 @@ def keyed_febrl(frame: Any, truth: set[Pair]) -> tuple[list[Score], float]:
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 candidates.add((a, b) if a < b else (b, a))
+    # As matching looks them up: the keys of the NHS number with two digits transposed.
+    for rid, values in records.items():
+        for probe in transposition_probes(values.nhs_number):
+            for b in blocks.get(probe, ()):
+                if b != rid:
+                    candidates.add((rid, b) if rid < b else (b, rid))
     classified: set[Pair] = set()
     linked: set[Pair] = set()
     reviewed: set[Pair] = set()

@@ -135,30 +135,26 @@ def insert_rows(
     ids = allocate_ids(model, len(rows)) if auto_pk else [row[pk.attname] for row in rows]
     pk_convert = None if auto_pk else _converter(pk)
     fields = [f for f in meta.concrete_fields if f is not pk]
-    # Per column: (attribute, converter, value when the row has none, default to call).
-    plans: list[tuple[str, Callable[[Any], Any] | None, Any, Field[Any, Any] | None]] = []
+    # Built column by column (a comprehension per column, not a loop per cell): for an
+    # import's rows this was a tenth of the time of its inserts.
+    count = len(rows)
+    columns_values: list[list[Any]] = [list(map(pk_convert, ids)) if pk_convert else list(ids)]
     for field in fields:
         convert = _converter(field)
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             # As bulk_create's pre_save: the time of the insert, whatever the row says.
-            plans.append(("", None, convert(now) if convert else now, None))
-        elif field.has_default() and callable(field.default):
-            plans.append((field.attname, convert, None, field))
-        else:
-            default = field.get_default()
-            plans.append((field.attname, convert, convert(default) if convert else default, None))
-    values: list[tuple[Any, ...]] = []
-    for row_id, row in zip(ids, rows, strict=True):
-        out = [pk_convert(row_id) if pk_convert else row_id]
-        for attname, convert, fallback, call_default in plans:
-            value = row.get(attname, _Missing) if attname else _Missing
-            if value is _Missing:
-                if call_default is None:
-                    out.append(fallback)
-                    continue
-                value = call_default.get_default()
-            out.append(convert(value) if convert else value)
-        values.append(tuple(out))
+            columns_values.append([convert(now) if convert else now] * count)
+            continue
+        attname = field.attname
+        column = [row.get(attname, _Missing) for row in rows]
+        if any(value is _Missing for value in column):
+            if field.has_default() and callable(field.default):
+                column = [field.get_default() if v is _Missing else v for v in column]
+            else:
+                default = field.get_default()
+                column = [default if v is _Missing else v for v in column]
+        columns_values.append(list(map(convert, column)) if convert else column)
+    values = list(zip(*columns_values, strict=True))
     columns = [pk.column, *(f.column for f in fields)]
     _write(meta.db_table, columns, values, ignore_conflicts=ignore_conflicts)
     return ids

@@ -305,6 +305,31 @@ def read_bundle(
 
 def read_fhir_file(path: Path, *, lab_code: str) -> Iterator[SubmittedResult]:
     """A file holding one Bundle (JSON), or one Bundle per line (NDJSON), read lazily."""
+    lines = ndjson_lines(path)
+    if lines is None:
+        yield from _read_single_document(path, lab_code=lab_code)
+        return
+    for number, line in lines:
+        yield from read_ndjson_line(number, line, lab_code=lab_code)
+
+
+def ndjson_lines(path: Path) -> Iterator[tuple[int, bytes]] | None:
+    """The numbered non-blank lines of an NDJSON file, read lazily; None for a file holding
+    one JSON document. Raises UnreadableFile (when iterated) if the file is not FHIR JSON or
+    cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(1)
+            while first.isspace():
+                first = handle.read(1)
+        if first == b"{" and _is_single_document(path):
+            return None
+    except OSError:
+        pass  # reported by the lines, when read
+    return _lines(path)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     try:
         with path.open("rb") as handle:
             first = handle.read(1)
@@ -313,29 +338,37 @@ def read_fhir_file(path: Path, *, lab_code: str) -> Iterator[SubmittedResult]:
             handle.seek(0)
             if first != b"{":
                 raise UnreadableFile("The file is not FHIR JSON: it should start with '{'.")
-            single = _is_single_document(path)
-            if single:
-                try:
-                    bundle = json.load(handle)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise UnreadableFile(
-                        "The file is not valid JSON: check it and send it again."
-                    ) from None
-                yield from read_bundle(bundle, lab_code=lab_code, row=1)
-                return
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    bundle = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    yield SubmittedResult(
-                        row=number, values={}, problems=(("Bundle", "This line is not JSON"),)
-                    )
-                    continue
-                yield from read_bundle(bundle, lab_code=lab_code, row=number)
+                if line.strip():
+                    yield number, line
     except OSError as exc:
         raise UnreadableFile(f"The file cannot be read ({exc.strerror}).") from None
+
+
+def read_ndjson_line(number: int, line: bytes, *, lab_code: str) -> Iterator[SubmittedResult]:
+    """The results of line `number` of an NDJSON file (one Bundle)."""
+    try:
+        bundle = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        yield SubmittedResult(
+            row=number, values={}, problems=(("Bundle", "This line is not JSON"),)
+        )
+        return
+    yield from read_bundle(bundle, lab_code=lab_code, row=number)
+
+
+def _read_single_document(path: Path, *, lab_code: str) -> Iterator[SubmittedResult]:
+    try:
+        with path.open("rb") as handle:
+            try:
+                bundle = json.load(handle)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise UnreadableFile(
+                    "The file is not valid JSON: check it and send it again."
+                ) from None
+    except OSError as exc:
+        raise UnreadableFile(f"The file cannot be read ({exc.strerror}).") from None
+    yield from read_bundle(bundle, lab_code=lab_code, row=1)
 
 
 def _is_single_document(path: Path) -> bool:

@@ -72,6 +72,10 @@ _SLICES = tuple(
 )
 _FILTER_SLICES = _SLICES[: len(Field)]
 _TOKEN_SLICES = _SLICES[len(Field) :]
+# The exact and formal given-name tokens, side by side: (start, end) in an encoding's bytes.
+# The household rule reads only these of people sharing an email or phone.
+assert tuple(Token)[:2] == (Token.GIVEN_EXACT, Token.GIVEN_FORMAL)
+GIVEN_TOKENS_AT = (_TOKEN_SLICES[0][0], _TOKEN_SLICES[1][1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,15 @@ class Encoding:
             filters=tuple(int.from_bytes(raw[a:b], "little") for a, b in _FILTER_SLICES),
             tokens=tuple(int.from_bytes(raw[a:b], "little") for a, b in _TOKEN_SLICES),
         )
+
+
+def given_tokens(raw: bytes | memoryview) -> tuple[int, int]:
+    """(exact, formal) given-name tokens from the bytes at `GIVEN_TOKENS_AT`."""
+    raw = bytes(raw)
+    return (
+        int.from_bytes(raw[:TOKEN_BYTES], "little"),
+        int.from_bytes(raw[TOKEN_BYTES:], "little"),
+    )
 
 
 # --- normalisation ----------------------------------------------------------------------------
@@ -347,8 +360,8 @@ def blocking_keys(values: Comparable) -> list[int]:
     Each tolerates a different error: a misspelt surname (soundex), a wrong or missing date of
     birth (surname + postcode, given name + surname + year), a changed surname (given name +
     date of birth or postcode), a move (surname + date of birth), a nickname (formal given
-    name), swapped names (both names' codes in order), a transposed NHS number (its sorted
-    digits).
+    name), swapped names (both names' codes in order), the NHS number (with two digits
+    transposed: `transposition_probes`).
     """
     return encode_and_block(values)[1]
 
@@ -363,8 +376,6 @@ def _blocking_keys(
     # Both names' codes in sorted order: finds a record with given and family name swapped.
     given_soundex = _phonetic(keys, first_given)[0]
     either_name = "/".join(sorted((given_soundex, surname_code))) if given_soundex else ""
-    # The digits of the NHS number in sorted order: finds one with two digits transposed.
-    nhs_digits = "".join(sorted(values.nhs_number))
     either = either_name if surname_code else ""
     parts = [
         f"sd|{surname_code}|{dob}" if surname_code and dob else "",
@@ -375,13 +386,30 @@ def _blocking_keys(
         f"gp|{given_code}|{postcode}" if given_code and postcode else "",
         f"nd|{either}|{dob}" if either and dob else "",
         f"np|{either}|{postcode}" if either and postcode else "",
-        f"n|{nhs_digits}" if nhs_digits else "",
+        f"n|{values.nhs_number}" if values.nhs_number else "",
     ]
-    out: list[int] = []
-    base = keys.block_hash
-    for part in parts:
-        if part:
+    return [_block_key(keys, part) for part in parts if part]
+
+
+def _block_key(keys: _Keys, part: str) -> int:
+    h = keys.block_hash.copy()
+    h.update(part.encode())
+    return int.from_bytes(h.digest(), "little", signed=True)
+
+
+def transposition_probes(nhs_number: str) -> list[int]:
+    """Blocking keys to look up (never stored) that find a person whose NHS number is this one
+    with two adjacent digits swapped: the stored key is of the number itself, so each block
+    holds about one person however large the population (a key of the sorted digits found
+    the same people, in blocks that grew with it: ~10^4 digit multisets for 10^6 people)."""
+    if not nhs_number:
+        return []
+    base = _keys().block_hash
+    probes = []
+    for i in range(len(nhs_number) - 1):
+        if nhs_number[i] != nhs_number[i + 1]:
+            swapped = f"{nhs_number[:i]}{nhs_number[i + 1]}{nhs_number[i]}{nhs_number[i + 2 :]}"
             h = base.copy()
-            h.update(part.encode())
-            out.append(int.from_bytes(h.digest(), "little", signed=True))
-    return out
+            h.update(f"n|{swapped}".encode())
+            probes.append(int.from_bytes(h.digest(), "little", signed=True))
+    return probes

@@ -19,11 +19,14 @@ from django.utils import timezone
 
 from confide.matching.encoding import (
     ENCODING_VERSION,
+    GIVEN_TOKENS_AT,
     Comparable,
     Encoding,
     Token,
     dob_digits,
     encode_and_block,
+    given_tokens,
+    transposition_probes,
 )
 from confide.matching.models import BlockingKey, MatchReview, Merge, PersonEncoding, ReviewState
 from confide.matching.scoring import GUARD_GIVEN, compare
@@ -37,13 +40,19 @@ from confide.staff.models import StaffMember
 T = TypeVar("T")
 # Chunk size for IN lists: well under SQLite's variable limit, and keeps each query short.
 CHUNK = 500
-# Blocking keys per query: about seven per person.
+# Blocking keys per query: up to nine stored keys per person and nine NHS-number probes.
 KEY_CHUNK = 4_000
 # At most this many likely matches are kept per person (best first).
 MAX_LIKELY = 5
 # A blocking key shared by more people than this says too little to be worth comparing (a
 # very common name in a large postcode); the other keys still find the person.
 MAX_BLOCK = 500
+# A phone or email held by more people than this is a shared line or a placeholder (a care
+# home's landline, a surgery's number, a lab's "no email" address), not a household's: it
+# links nobody automatically (two residents of one first name would be joined), and reading
+# every holder would make each match cost more as the population grows. The other rules (NHS
+# number, surname + date of birth + postcode, the keyed encodings) still find the person.
+MAX_SHARED_CONTACT = 20
 
 
 @dataclass(frozen=True)
@@ -199,11 +208,15 @@ def forget_person(*, person: Person) -> None:
 # --- matching ---------------------------------------------------------------------------------
 
 
+# (person id, their (exact, formal) given-name tokens, or None when they have no encoding)
+_Sharer = tuple[int, tuple[int, int] | None]
+
+
 @dataclass
 class _Exact:
     nhs: dict[str, int]
-    email: dict[str, list[int]]
-    phone: dict[str, list[int]]
+    email: dict[str, list[_Sharer]]
+    phone: dict[str, list[_Sharer]]
     surname_dob: dict[str, list[tuple[int, str | None]]]
 
 
@@ -244,31 +257,77 @@ def _exact_candidates(indexes: list[dict[str, str | None]]) -> _Exact:
     surname_dob: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
     conditions: list[str] = []
     params: list[str] = []
-    for column, digests in wanted.items():
-        if digests:
-            conditions.append(f"p.{column} IN ({_marks(list(digests))})")
-            params.extend(digests)
-    if not conditions:
-        return exact
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT p.id, p.nhs_number_index, p.email_index, p.phone_index, "  # noqa: S608
-            f"p.surname_dob_index, p.postcode_index FROM {_PERSON} p "
-            f"WHERE ({' OR '.join(conditions)}) AND {_live()} ORDER BY p.id",
-            params,
-        )
-        rows = cursor.fetchall()
-    for pk, nhs, email, phone, sdob, postcode in rows:
-        if nhs and nhs in wanted["nhs_number_index"]:
-            exact.nhs.setdefault(nhs, pk)
-        if email and email in wanted["email_index"]:
-            exact.email[email].append(pk)
-        if phone and phone in wanted["phone_index"]:
-            exact.phone[phone].append(pk)
-        if sdob and sdob in wanted["surname_dob_index"]:
-            surname_dob[sdob].append((pk, postcode))
+    for column in ("nhs_number_index", "surname_dob_index"):
+        if wanted[column]:
+            conditions.append(f"p.{column} IN ({_marks(list(wanted[column]))})")
+            params.extend(wanted[column])
+    if conditions:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.id, p.nhs_number_index, p.surname_dob_index, "  # noqa: S608
+                f"p.postcode_index FROM {_PERSON} p "
+                f"WHERE ({' OR '.join(conditions)}) AND {_live()} ORDER BY p.id",
+                params,
+            )
+            rows = cursor.fetchall()
+        for pk, nhs, sdob, postcode in rows:
+            if nhs and nhs in wanted["nhs_number_index"]:
+                exact.nhs.setdefault(nhs, pk)
+            if sdob and sdob in wanted["surname_dob_index"]:
+                surname_dob[sdob].append((pk, postcode))
     exact.surname_dob = surname_dob
+    exact.email, exact.phone = _contact_holders(wanted["email_index"], wanted["phone_index"])
     return exact
+
+
+def _contact_holders(
+    emails: set[str], phones: set[str]
+) -> tuple[dict[str, list[_Sharer]], dict[str, list[_Sharer]]]:
+    """The people holding each of these email and phone digests, with the given-name tokens
+    of their encodings (the household rule compares nothing else), in id order; erased people
+    hold none, merged ones are among them (`_decide_chunk` checks the few that matter).
+
+    A digest more than MAX_SHARED_CONTACT people hold is left out. Holders are read from the
+    email or phone index alone (its entries carry the row id) and their encodings by key: the
+    person rows, which do not fit in a page cache, are not read."""
+    holders: dict[str, dict[str, list[_Sharer]]] = {
+        "email_index": defaultdict(list),
+        "phone_index": defaultdict(list),
+    }
+    selects: list[str] = []
+    params: list[str | int] = []
+    start, end = GIVEN_TOKENS_AT
+    for column, digests in (("email_index", emails), ("phone_index", phones)):
+        if digests:
+            selects.append(
+                f"SELECT '{column}', p.{column}, p.id, substr(e.encoding, {start + 1}, "  # noqa: S608
+                f"{end - start}) FROM {_PERSON} p LEFT JOIN {_ENCODING} e "
+                f"ON e.person_id = p.id WHERE p.{column} IN (SELECT {column} FROM {_PERSON} "
+                f"WHERE {column} IN ({_marks(list(digests))}) GROUP BY {column} "
+                f"HAVING COUNT(*) <= %s)"
+            )
+            params += [*digests, MAX_SHARED_CONTACT]
+    if selects:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(selects), params)
+            rows = sorted(cursor.fetchall(), key=lambda row: row[2])
+        for column, digest, pk, tokens in rows:
+            holders[column][digest].append((pk, given_tokens(tokens) if tokens else None))
+    return holders["email_index"], holders["phone_index"]
+
+
+def _live_people(person_ids: set[int]) -> set[int]:
+    """Those of these people who are neither erased nor merged into another."""
+    live: set[int] = set()
+    for chunk in _chunks(sorted(person_ids)):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.id FROM {_PERSON} p WHERE p.id IN ({_marks(chunk)}) "  # noqa: S608
+                f"AND {_live()}",
+                list(chunk),
+            )
+            live.update(pk for (pk,) in cursor.fetchall())
+    return live
 
 
 def _blocked_candidates(
@@ -319,11 +378,8 @@ def _same_given_name_unindexed(person_id: int, given_name: str) -> bool:
     return " ".join(stored.given_name.lower().split()) == " ".join(given_name.lower().split())
 
 
-def _same_given_name(candidate: Encoding | None, token: int, formal: int) -> bool:
-    if candidate is None:
-        return False
-    given_exact = candidate.tokens[tuple(Token).index(Token.GIVEN_EXACT)]
-    given_formal = candidate.tokens[tuple(Token).index(Token.GIVEN_FORMAL)]
+def _same_given_name(candidate: tuple[int, int], token: int, formal: int) -> bool:
+    given_exact, given_formal = candidate
     return bool(token) and (given_exact == token or (bool(formal) and given_formal == formal))
 
 
@@ -334,7 +390,8 @@ def _decide_chunk(prepared: Sequence[PreparedDetails]) -> list[Decision]:
     details = [p.details for p in prepared]
     indexes = [p.indexes for p in prepared]
     encoded = [p.encoding for p in prepared]
-    keys = [p.blocking_keys for p in prepared]
+    # The stored keys, and the NHS numbers one transposition away (looked up, never stored).
+    keys = [p.blocking_keys + transposition_probes(p.details.nhs_number) for p in prepared]
     exact = _exact_candidates(indexes)
     members, encodings = _blocked_candidates(keys)
 
@@ -346,16 +403,24 @@ def _decide_chunk(prepared: Sequence[PreparedDetails]) -> list[Decision]:
             if len(sharing) <= MAX_BLOCK:
                 found.update(sharing)
         candidates_of.append(found)
-    shared_contact = {pk for pks in exact.email.values() for pk in pks} | {
-        pk for pks in exact.phone.values() for pk in pks
-    }
-    shared_contact |= {pk for rows in exact.surname_dob.values() for pk, _ in rows}
-    missing = shared_contact - encodings.keys()
+    same_birthday = {pk for rows in exact.surname_dob.values() for pk, _ in rows}
+    missing = same_birthday - encodings.keys()
     if missing:
         encodings.update(_encodings(missing))
 
     given_index = tuple(Token).index(Token.GIVEN_EXACT)
     formal_index = tuple(Token).index(Token.GIVEN_FORMAL)
+    # Holders of a shared email or phone who pass the household rule for someone here (or
+    # have no encoding to tell): only these few are read to check they are still live.
+    passing: set[int] = set()
+    for row, own in zip(indexes, encoded, strict=True):
+        given, formal = own.tokens[given_index], own.tokens[formal_index]
+        for column, table in (("email_index", exact.email), ("phone_index", exact.phone)):
+            digest = row[column]
+            for pk, tokens in table.get(digest, []) if digest else []:
+                if tokens is None or _same_given_name(tokens, given, formal):
+                    passing.add(pk)
+    live_holders = _live_people(passing) if passing else set()
     decisions: list[tuple[int | None, str, tuple[LikelyMatch, ...]]] = []
     for detail, row, own, candidates in zip(details, indexes, encoded, candidates_of, strict=True):
         given, formal = own.tokens[given_index], own.tokens[formal_index]
@@ -369,11 +434,12 @@ def _decide_chunk(prepared: Sequence[PreparedDetails]) -> list[Decision]:
             # see people.selectors.find_known_person).
             for kind, table in ((Method.EMAIL, exact.email), (Method.PHONE, exact.phone)):
                 digest = row[f"{kind}_index"]
-                for pk in table.get(digest, []) if digest else []:
-                    other = encodings.get(pk)
+                for pk, tokens in table.get(digest, []) if digest else []:
+                    if pk not in live_holders:
+                        continue
                     if (
-                        _same_given_name(other, given, formal)
-                        if other is not None
+                        _same_given_name(tokens, given, formal)
+                        if tokens is not None
                         else _same_given_name_unindexed(pk, detail.given_name)
                     ):
                         sure, method = pk, kind

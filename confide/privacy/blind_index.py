@@ -7,7 +7,6 @@ cannot be joined across tables by someone holding only the database.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from enum import StrEnum
 from functools import lru_cache
@@ -43,7 +42,8 @@ def blind_index(kind: IndexKind, normalised_value: str | None) -> str | None:
     if not normalised_value:
         return None
     key = _sub_key(master_keys().index_key(), kind)
-    digest = hmac.new(key, normalised_value.encode("utf-8"), hashlib.sha256).hexdigest()
+    # hmac.digest: the same HMAC-SHA256, in one call to OpenSSL (imports compute five a row).
+    digest = hmac.digest(key, normalised_value.encode("utf-8"), "sha256").hex()
     return digest[:INDEX_HEX_LENGTH]
 
 

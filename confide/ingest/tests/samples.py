@@ -93,7 +93,7 @@ def sample_postcode(household: int) -> str:
 
 def sample_nhs_number(n: int) -> str:
     """A valid synthetic NHS number, its digits spread like real ones (consecutive n in
-    valid_nhs_number's series share most digits, and matching blocks on the sorted digits)."""
+    valid_nhs_number's series share most digits, and matching looks up transposed digits)."""
     return valid_nhs_number(n * 48_271 % 10_000_000)  # a bijection on 0..10^7 - 1
 
 

@@ -103,6 +103,18 @@ def test_the_command_imports_an_ndjson_fhir_file_for_a_lab(tmp_path: Path) -> No
     assert set(LabResult.objects.values_list("lab_code", flat=True)) == {"LAB7"}
 
 
+def test_the_command_can_parse_and_validate_in_a_helper_process(tmp_path: Path) -> None:
+    path = ndjson_file(
+        tmp_path / "results.ndjson", [bundle([result_row(5)]), bundle([result_row(6)])]
+    )
+    out = io.StringIO()
+
+    call_command("import-results", str(path), "--lab", "LAB7", "--workers", "1", stdout=out)
+
+    assert "2 imported" in out.getvalue()
+    assert LabResult.objects.count() == 2
+
+
 def test_an_unreadable_file_is_a_command_error_that_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "results.csv"
     path.write_text("name,date\nAnn,2021-01-01\n")

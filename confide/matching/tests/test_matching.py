@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from confide.matching import services as matching
+from confide.matching.encoding import Comparable, blocking_keys, transposition_probes
 from confide.matching.models import BlockingKey, PersonEncoding
 from confide.matching.services import Method, match_people
 from confide.people.details import PersonDetails, validate_person_details
@@ -59,6 +61,29 @@ def test_a_shared_phone_links_only_with_the_same_given_name():
     sister = match_one(PersonDetails(given_name="Grace", phone="07700 900123"))
     assert (same.person, same.method) == (amelia, Method.PHONE)
     assert sister.person is None
+
+
+def test_a_phone_held_by_more_people_than_a_household_links_nobody(monkeypatch):
+    """A care home's landline: two residents called Amelia must not become one person."""
+    monkeypatch.setattr(matching, "MAX_SHARED_CONTACT", 3)
+    amelia = held()
+    for given in ("Grace", "Harriet"):
+        held(replace(AMELIA, given_name=given, nhs_number="", email="", postcode="M1 1AE"))
+    resident = PersonDetails(given_name="Amelia", phone="07700 900123")
+    assert match_one(resident).person == amelia
+    held(replace(AMELIA, given_name="Olive", nhs_number="", email="", postcode="M1 1AE"))
+    assert match_one(resident).person is None
+    assert match_one(replace(resident, nhs_number="9434765919")).person == amelia
+
+
+def test_an_nhs_number_with_two_digits_transposed_is_looked_up_not_stored():
+    held_values = Comparable(given="amelia", nhs_number="9434765919")
+    typed = Comparable(given="amelia", nhs_number="9434756919")
+    assert set(transposition_probes(typed.nhs_number)) & set(blocking_keys(held_values))
+    assert not set(transposition_probes(typed.nhs_number)) & set(blocking_keys(typed))
+    # Numbers that only share their digits are not in one block (they were, by sorted digits).
+    other = Comparable(given="amelia", nhs_number="9199457643")
+    assert not set(blocking_keys(other)) & set(blocking_keys(held_values))
 
 
 def test_a_shared_email_links_with_a_nickname_of_the_same_name():

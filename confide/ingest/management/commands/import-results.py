@@ -39,6 +39,13 @@ class Command(BaseCommand):
             "--lab", default="", help="the lab's code (FHIR; CSV files without a lab_code column)"
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=0,
+            help="helper processes that parse and validate the next rows while this one "
+            "writes (default 0: none; 1 can help when a second core is idle)",
+        )
+        parser.add_argument(
             "--errors",
             type=Path,
             help="where to write the error report (default: FILE.errors.csv, if any row is bad)",
@@ -71,7 +78,9 @@ class Command(BaseCommand):
                 progress.update(task, completed=done)
 
             try:
-                report = self._ingest(path, form=form, lab=lab, progress=advance)
+                report = self._ingest(
+                    path, form=form, lab=lab, progress=advance, workers=max(0, options["workers"])
+                )
             except UnreadableFile as exc:
                 raise CommandError(f"{exc} Nothing after that point was imported.") from None
         self._print(console, report)
@@ -85,12 +94,18 @@ class Command(BaseCommand):
                 soft_wrap=True,
             )
 
-    def _ingest(self, path: Path, *, form: str, lab: str, progress: Any) -> IngestReport:
+    def _ingest(
+        self, path: Path, *, form: str, lab: str, progress: Any, workers: int
+    ) -> IngestReport:
         if form == "fhir":
-            return ingest_fhir_file(path, lab_code=lab, source="cli", progress=progress)
+            return ingest_fhir_file(
+                path, lab_code=lab, source="cli", progress=progress, workers=workers
+            )
         try:
             with path.open(encoding="utf-8-sig", newline="") as stream:
-                return ingest_csv(stream, source="cli", progress=progress, lab_code=lab)
+                return ingest_csv(
+                    stream, source="cli", progress=progress, lab_code=lab, workers=workers
+                )
         except OSError as exc:
             raise CommandError(f"{path} cannot be read ({exc.strerror}).") from None
 
