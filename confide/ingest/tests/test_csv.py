@@ -95,13 +95,20 @@ CORRUPTIONS = [
 ]
 
 
-def test_a_file_with_1_percent_bad_rows_imports_the_rest_and_reports_each_precisely() -> None:
-    rows = [result_row(n) for n in range(1_200)]
+def corrupt(rows: list[dict[str, str]], *, first: int, every: int) -> list[tuple[int, str, str]]:
+    """Spoil one row per CORRUPTIONS entry, from row `first` every `every` rows; returns the
+    (line, column, reason) each should be reported with (line 1 is the header)."""
     expected = []
     for i, (column, value, reason) in enumerate(CORRUPTIONS):
-        index = 37 + i * 97
+        index = first + i * every
         rows[index] = {**rows[index], column: value}
-        expected.append((index + 2, column, reason))  # line 1 is the header
+        expected.append((index + 2, column, reason))
+    return expected
+
+
+def test_a_file_with_1_percent_bad_rows_imports_the_rest_and_reports_each_precisely() -> None:
+    rows = [result_row(n) for n in range(1_200)]
+    expected = corrupt(rows, first=37, every=97)
 
     report = ingest_csv(csv_text(rows), source="test")
 

@@ -15,7 +15,7 @@ from confide.ingest import parallel, services
 from confide.ingest.models import ImportRowError, ImportRun, ImportStatus
 from confide.ingest.services import IngestReport, UnreadableFile, ingest_csv, ingest_fhir_file
 from confide.ingest.tests.samples import bundle, csv_file, ndjson_file, result_row, write_csv
-from confide.ingest.tests.test_csv import CORRUPTIONS
+from confide.ingest.tests.test_csv import CORRUPTIONS, corrupt
 from confide.people.models import Person
 
 pytestmark = pytest.mark.django_db
@@ -46,11 +46,7 @@ def test_a_csv_with_bad_and_repeated_rows_imports_the_same_with_or_without_a_hel
     workers: int,
 ) -> None:
     rows = [result_row(n) for n in range(400)]
-    expected = []
-    for i, (column, value, reason) in enumerate(CORRUPTIONS):
-        index = 5 + i * 31
-        rows[index] = {**rows[index], column: value}
-        expected.append((index + 2, column, reason))  # line 1 is the header
+    expected = corrupt(rows, first=5, every=31)
     rows.append(rows[399])  # the same result twice in one file
     stream = io.StringIO()
     write_csv(stream, rows)
