@@ -146,7 +146,7 @@ def _claim_in_one_statement(
     keys and templates, in pk order, as `_messages_to_send` does.
 
     With `after_pk` it claims only the head of the due order as far as it runs above that pk
-    (`claim_ahead`): rows it locked beyond that are left as they were.
+    (`ClaimAhead`): rows it locked beyond that are left as they were.
     """
     table = connection.ops.quote_name(Message._meta.db_table)
     keys = connection.ops.quote_name(DataKey._meta.db_table)
@@ -516,10 +516,14 @@ def overlaps_outcomes() -> bool:
 
 
 def _put_back(messages: list[Message], *, after: timedelta, clock: Callable[[], datetime]) -> None:
-    """Return claimed but untried messages to the queue, uncharged."""
+    """Return claimed but untried messages to the queue, uncharged: one UPDATE per lease (a
+    batch, or a batch and the one claimed ahead of it, share one), not one per message."""
+    by_lease: dict[datetime | None, list[int]] = defaultdict(list)
     for waiting in messages:
+        by_lease[waiting.lease_expires_at].append(waiting.pk)
+    for lease, pks in by_lease.items():
         Message.objects.filter(
-            pk=waiting.pk, state=MessageState.SENDING, lease_expires_at=waiting.lease_expires_at
+            pk__in=pks, state=MessageState.SENDING, lease_expires_at=lease
         ).update(
             state=MessageState.FAILED_TEMPORARY,
             lease_expires_at=None,
