@@ -42,7 +42,7 @@ from django.db import connection
 from django.utils import timezone
 from rich.progress import Progress
 
-from bench.load_spec import CLAIM_NEXT, JOURNEY, SIGN_IN_OPERATIONS, LoadSpec
+from bench.load_spec import CLAIM_NEXT, JOURNEY, SATURATED_FLOOR, SIGN_IN_OPERATIONS, LoadSpec
 from bench.report import Machine
 
 TARGET_RATE = 300.0
@@ -70,6 +70,10 @@ class LoadOptions:
     floor_users: int = 2
     floor_rate: float = 5.0
     spawn_rate: float = 10.0
+    # After the load: this many signed-in tracers ask for the floor as fast as it answers, to
+    # measure what the stack serves at most on this machine (0 to leave it out).
+    capacity_users: int = 50
+    capacity_seconds: float = 30.0
 
     @property
     def tracer_rate(self) -> float:
@@ -87,6 +91,8 @@ QUICK = LoadOptions(
     tracers=20,
     seconds=20,
     rate=30,
+    capacity_users=10,
+    capacity_seconds=5,
     web_workers=2,
     task_workers=1,
 )
@@ -97,6 +103,7 @@ ENVIRONMENT = {
     "seconds": "BENCH_LOAD_SECONDS",
     "rate": "BENCH_LOAD_RATE",
     "web_workers": "BENCH_LOAD_WEB_WORKERS",
+    "threads": "BENCH_LOAD_THREADS",
     "task_workers": "BENCH_LOAD_TASK_WORKERS",
 }
 
@@ -127,6 +134,7 @@ class Measured:
     messages_delivered: int
     lab_results_stored: int
     load_average_after: str
+    capacity: dict[str, Any] | None  # the saturated floor's window, if measured
 
 
 def _waiting_interviews() -> int:
@@ -241,6 +249,7 @@ def measure(progress: Progress, options: LoadOptions) -> Measured:
             step = progress.add_task("Letting the workers send the contacts' messages", total=1)
             _drain_messages(since, timeout=60)
             progress.advance(step)
+            capacity = _saturated_floor(progress, options, spec, scratch)
         finally:
             deployment.stop()
             sink.stop()
@@ -260,7 +269,42 @@ def measure(progress: Progress, options: LoadOptions) -> Measured:
         messages_delivered=delivered,
         lab_results_stored=TestResult.objects.filter(lab_result_id__in=seen["lab_results"]).count(),
         load_average_after=load_after,
+        capacity=capacity,
     )
+
+
+def _saturated_floor(
+    progress: Progress, options: LoadOptions, load: Any, scratch: Path
+) -> dict[str, Any] | None:
+    """What the stack serves at most here: signed-in tracers ask for the floor in a closed
+    loop, no pacing, nothing else running. The target rate is read against it."""
+    from bench.load_world import run_load_generator
+
+    users = min(options.capacity_users, len(load.tracers))
+    if not users or options.capacity_seconds <= 0:
+        return None
+    step = progress.add_task(
+        f"Saturated floor: {users} signed-in tracers, {options.capacity_seconds:.0f} s", total=1
+    )
+    spec = replace(
+        load,
+        seconds=options.capacity_seconds,
+        tracers=load.tracers[:users],
+        lab_tokens=[],
+        floor_users=0,
+        mode="floor",
+    )
+    spec.write(scratch / "capacity.json")
+    run_load_generator(
+        scratch / "capacity.json",
+        scratch / "capacity-result.json",
+        timeout=users / options.spawn_rate + options.capacity_seconds + 300,
+    )
+    progress.advance(step)
+    statistics: dict[str, Any] = json.loads((scratch / "capacity-result.json").read_text())[
+        "statistics"
+    ]
+    return statistics
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -288,6 +332,43 @@ def _population(measured: Measured) -> str:
             "email or phone, so no self-service window: they wait for a tracer at once)"
         )
     return "; ".join(parts) or "No population loaded"
+
+
+def _capacity_rate(measured: Measured) -> float | None:
+    if not measured.capacity:
+        return None
+    return float(measured.capacity["total"]["requests"] / measured.capacity["seconds"])
+
+
+def _capacity_rows(measured: Measured, throughput: float) -> list[str]:
+    rate = _capacity_rate(measured)
+    if rate is None:
+        return []
+    return [
+        f"| the stack's most on this machine: floor, signed in, as fast as answered "
+        f"| {rate:,.0f} requests/s | — | — |",
+        f"| throughput as a share of that floor | {throughput / rate:.2f} "
+        f"| {TARGET_RATE / rate:.2f} ({TARGET_RATE:,.0f} requests/s) | — |",
+    ]
+
+
+def _capacity_note(measured: Measured) -> list[str]:
+    rate = _capacity_rate(measured)
+    if rate is None or measured.capacity is None:
+        return []
+    o = measured.options
+    floor = measured.capacity["operations"].get(SATURATED_FLOOR, {})
+    return [
+        "",
+        f"The stack's most: after the load, {min(o.capacity_users, o.tracers)} tracers signed "
+        f"in again and asked for `GET {FLOOR_PATH}` as fast as it answered for "
+        f"{measured.capacity['seconds']:.0f} s, nothing else running but the workers: "
+        f"{rate:,.0f} requests/s (p50 {_ms(floor.get('p50'))} ms, p99 "
+        f"{_ms(floor.get('p99'))} ms). That page is the least a signed-in request costs here "
+        "(session, staff member and second-factor device read, middleware, `SELECT 1`, one "
+        "indexed row); every tracer operation does that and more (4 to 24 statements, a page "
+        "rendered), so the tracers' throughput can only be a share of it.",
+    ]
 
 
 def report(measured: Measured, machine: Machine) -> str:
@@ -342,6 +423,7 @@ def report(measured: Measured, machine: Machine) -> str:
         f"| {_yes(failures == 0)} |",
         f"| items claimed twice | {audit.double_claims} of {audit.items_claimed:,} claimed "
         f"| none | {_yes(audit.double_claims == 0)} |",
+        *_capacity_rows(measured, throughput),
         "",
         "| operation | requests | per second | failures | p50 ms | p95 ms | p99 ms | max ms |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -383,6 +465,7 @@ def report(measured: Measured, machine: Machine) -> str:
         f"({len(audit.attempts_by_two_tracers)}); claims taken over after a timeout: "
         f"{audit.timed_out_reclaims}.",
     ]
+    lines += _capacity_note(measured)
     if errors:
         lines += ["", "| error | operation | times |", "| --- | --- | --- |"]
         for error in errors[:10]:

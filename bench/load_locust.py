@@ -34,7 +34,7 @@ from typing import Any, ClassVar  # noqa: E402
 
 import gevent  # noqa: E402
 from django_otp.oath import totp  # noqa: E402 — the pure RFC 6238 function, no Django needed
-from locust import FastHttpUser, User, constant_throughput, task  # noqa: E402
+from locust import FastHttpUser, User, constant, constant_throughput, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
 from bench.load_spec import (  # noqa: E402
@@ -45,6 +45,7 @@ from bench.load_spec import (  # noqa: E402
     READ_CASE,
     RECORD_ATTEMPT,
     RECORD_CONTACT,
+    SATURATED_FLOOR,
     SECOND_FACTOR,
     SECOND_FACTOR_PAGE,
     SIGN_IN,
@@ -256,6 +257,9 @@ class Tracer(FastHttpUser):
         if not self.signed_in:
             self.try_to_sign_in()
             return
+        if SPEC.mode == "floor":
+            self._get(SPEC.floor_path, SATURATED_FLOOR)
+            return
         try:
             next(self.steps)
         except StopIteration:
@@ -359,7 +363,9 @@ def statistics(environment: Environment, started: float, finished: float) -> dic
 def run(spec: LoadSpec) -> dict[str, Any]:
     global SPEC
     SPEC = spec
-    Tracer.wait_time = constant_throughput(spec.tracer_rate)
+    Tracer.wait_time = (
+        constant(0) if spec.mode == "floor" else constant_throughput(spec.tracer_rate)
+    )
     Tracer.fixed_count = len(spec.tracers)
     LabFeed.wait_time = constant_throughput(spec.lab_rate)
     LabFeed.fixed_count = len(spec.lab_tokens)

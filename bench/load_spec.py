@@ -22,6 +22,7 @@ CONTACT_FORM = "contact form"
 RECORD_CONTACT = "record a contact"
 COMPLETE = "complete"
 LAB_RESULTS = "lab feed: POST /api/results"
+SATURATED_FLOOR = "floor, signed in, as fast as answered: GET /readyz"
 SIGN_IN_OPERATIONS = (SIGN_IN_PAGE, SIGN_IN, SECOND_FACTOR_PAGE, SECOND_FACTOR)
 # The journey a signed-in tracer repeats, in order.
 JOURNEY = (
@@ -60,6 +61,9 @@ class LoadSpec:
     floor_path: str
     rotate_hosts: bool = False  # each request to the next host (no sticky sessions)
     sign_in_seconds: float = 300.0  # at most this long for every tracer to sign in
+    # "journey": tracers work their queue, paced. "floor": signed-in tracers ask for the floor
+    # path as fast as answers come (closed loop): what the stack serves at most on this machine.
+    mode: str = "journey"
 
     @classmethod
     def read(cls, path: Path) -> LoadSpec:
