@@ -26,14 +26,22 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from bench.load_spec import TracerLogin
 from confide.api.services import issue_token, save_client
 from confide.cases.models import CaseStatus, CaseTransition
+from confide.privacy.crypto import unwrap_data_key
 from confide.privacy.models import DataKey
-from confide.staff.models import Course, Role, StaffMember, Team, Tier, TrainingRecord
+from confide.staff.models import (
+    AuthenticatorApp,
+    Course,
+    Role,
+    StaffMember,
+    Team,
+    Tier,
+    TrainingRecord,
+)
 from confide.staff.services import DATA_PROTECTION_TRAINING_VALID_FOR, build_staff_member
 from confide.workqueue.models import CallAttempt, WorkItem
 
@@ -71,9 +79,15 @@ def create_tracers(count: int, *, prefix: str = "load") -> Tracers:
     with transaction.atomic():
         DataKey.objects.bulk_create([m.data_key for m in members])
         StaffMember.objects.bulk_create(members)
-        devices = TOTPDevice.objects.bulk_create(
-            TOTPDevice(user=m, name="Load authenticator", confirmed=True, key=random_hex(20))
-            for m in members
+        totp_keys = [random_hex(20) for _ in members]
+        AuthenticatorApp.objects.bulk_create(
+            AuthenticatorApp(
+                user=m,
+                name="Load authenticator",
+                confirmed=True,
+                key_sealed=AuthenticatorApp.sealed_key(unwrap_data_key(m.data_key), key),
+            )
+            for m, key in zip(members, totp_keys, strict=True)
         )
         completed = today - timedelta(days=30)
         TrainingRecord.objects.bulk_create(
@@ -87,8 +101,8 @@ def create_tracers(count: int, *, prefix: str = "load") -> Tracers:
         )
     return Tracers(
         logins=[
-            TracerLogin(email=email, totp_key=device.key)
-            for email, device in zip(emails, devices, strict=True)
+            TracerLogin(email=email, totp_key=key)
+            for email, key in zip(emails, totp_keys, strict=True)
         ],
         pk_by_email={email: m.pk for email, m in zip(emails, members, strict=True)},
     )

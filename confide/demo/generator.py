@@ -20,8 +20,6 @@ import nhs_number
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_otp.util import random_hex
 from faker import Faker
 
 from confide.cases.models import Case, CaseStatus, CaseTransition, Policy, ResultOutcome, TestResult
@@ -31,8 +29,10 @@ from confide.people.details import PersonDetails
 from confide.people.models import Person
 from confide.people.services import UnsavedPerson, build_person, save_people
 from confide.people.validation import OFCOM_DRAMA_PREFIXES
+from confide.privacy.crypto import unwrap_data_key
 from confide.privacy.models import DataKey
 from confide.staff.models import (
+    AuthenticatorApp,
     Course,
     Role,
     StaffMember,
@@ -458,8 +458,13 @@ class DemoGenerator:
         StaffMember.objects.bulk_create(everyone)
         # Demo accounts come with an authenticator already set up: `confide totp EMAIL` prints
         # the current code (development only); real staff set theirs up at first sign-in.
-        TOTPDevice.objects.bulk_create(
-            TOTPDevice(user=m, name="Demo authenticator", confirmed=True, key=random_hex(20))
+        AuthenticatorApp.objects.bulk_create(
+            AuthenticatorApp(
+                user=m,
+                name="Demo authenticator",
+                confirmed=True,
+                key_sealed=AuthenticatorApp.sealed_key(unwrap_data_key(m.data_key)),
+            )
             for m in members
         )
         cohort = TrainingCohort.objects.create(

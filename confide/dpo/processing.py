@@ -146,6 +146,12 @@ DECLARATIONS: dict[tuple[str, str], Declaration] = {
     ("staff.StaffMember", "email_index"): Declaration(
         "Signing in by email without storing the address", EMPLOYMENT, STAFF_RETENTION, SEARCH_ONLY
     ),
+    ("staff.AuthenticatorApp", "key"): Declaration(
+        "Checking the second factor at sign-in (the authenticator app's shared secret)",
+        EMPLOYMENT,
+        STAFF_RETENTION,
+        "Nobody: shown once to the member while setting up, then read only to check a code",
+    ),
     ("tracing.Setting", "address"): Declaration(
         "Finding clusters; households are homes", PUBLIC_TASK_HEALTH, SETTING_RETENTION, TRACERS
     ),

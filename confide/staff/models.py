@@ -6,9 +6,12 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django_otp.models import Device
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from confide.privacy.blind_index import INDEX_HEX_LENGTH
+from confide.privacy.crypto import SubjectKey, unwrap_data_key
 from confide.privacy.models import DataKey
 
 
@@ -177,3 +180,58 @@ class Passkey(Device):
 
     def __str__(self) -> str:
         return f"Passkey {self.pk}"
+
+
+AUTHENTICATOR_KEY_FIELD = "staff.authenticator_key"
+
+
+class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
+    """A member's authenticator app (TOTP, RFC 6238): django-otp's TOTPDevice with its shared
+    secret sealed under the member's data key. django-otp stores the secret as plain hex, so a
+    copy of the database would let anyone holding a password make the second factor too.
+
+    The code check, throttling and set-up URL are TOTPDevice's own methods, used as they are:
+    they read only the attributes below and `bin_key`, which here opens the sealed secret."""
+
+    user: models.ForeignKey[StaffMember, StaffMember] = models.ForeignKey(
+        StaffMember, on_delete=models.CASCADE, related_name="+"
+    )
+    key_sealed: models.BinaryField[bytes, bytes] = models.BinaryField()
+    step: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=30)
+    t0: models.BigIntegerField[int, int] = models.BigIntegerField(default=0)
+    digits: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        choices=[(6, 6), (8, 8)], default=6
+    )
+    tolerance: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        default=1
+    )
+    drift: models.SmallIntegerField[int, int] = models.SmallIntegerField(default=0)
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(default=-1)
+
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings
+
+    @classmethod
+    def sealed_key(cls, key: SubjectKey, hex_key: str | None = None) -> bytes:
+        """A new (or the given) 20-byte secret, hex as django-otp writes it, sealed."""
+        sealed = key.seal(AUTHENTICATOR_KEY_FIELD, hex_key or random_hex(20))
+        assert sealed is not None
+        return sealed
+
+    @classmethod
+    def new_for(cls, member: StaffMember, *, name: str, confirmed: bool) -> AuthenticatorApp:
+        key = unwrap_data_key(member.data_key)
+        return cls.objects.create(
+            user=member, name=name, confirmed=confirmed, key_sealed=cls.sealed_key(key)
+        )
+
+    @property
+    def bin_key(self) -> bytes:
+        opened = unwrap_data_key(self.user.data_key).open(AUTHENTICATOR_KEY_FIELD, self.key_sealed)
+        assert opened is not None
+        return bytes.fromhex(opened)
+
+    def __str__(self) -> str:
+        return f"Authenticator app {self.pk}"

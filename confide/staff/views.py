@@ -15,11 +15,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from confide.staff.decorators import public
 from confide.staff.forms import CodeForm, SignInForm
-from confide.staff.models import StaffMember
+from confide.staff.models import AuthenticatorApp, StaffMember
 from confide.staff.otp import is_verified
 from confide.staff.passkey_views import passkey_sign_in_context
 from confide.staff.services import staff_contact_details
@@ -60,9 +59,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _confirmed_device(user: StaffMember) -> TOTPDevice | None:
+def _confirmed_device(user: StaffMember) -> AuthenticatorApp | None:
     for device in devices_for_user(user, confirmed=True):
-        if isinstance(device, TOTPDevice):
+        if isinstance(device, AuthenticatorApp):
             return device
     return None
 
@@ -103,9 +102,9 @@ def set_up_two_factor(request: HttpRequest) -> HttpResponse:
         return redirect("staff:sign_in")
     if _confirmed_device(user) is not None:
         return redirect("staff:two_factor")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device = AuthenticatorApp.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        device = AuthenticatorApp.new_for(user, name="Authenticator app", confirmed=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):

@@ -189,11 +189,12 @@ def staff_session_cookie(member: Any) -> dict[str, str]:
     from django.conf import settings
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=member, confirmed=True).first()
+    from confide.staff.models import AuthenticatorApp
+
+    device = AuthenticatorApp.objects.filter(user=member, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=member, name="Authenticator app", confirmed=True)
+        device = AuthenticatorApp.new_for(member, name="Authenticator app", confirmed=True)
     client = Client()
     client.force_login(member, backend=STAFF_BACKEND)
     session = client.session

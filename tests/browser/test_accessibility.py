@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -20,7 +19,7 @@ from confide.cases.tests.factories import CaseFactory
 from confide.people.details import PersonDetails
 from confide.people.models import SafeguardingKind
 from confide.people.services import create_person, set_safeguarding_flag
-from confide.staff.models import Role, StaffMember, Team, Tier
+from confide.staff.models import AuthenticatorApp, Role, StaffMember, Team, Tier
 from confide.staff.tests.factories import (
     StaffMemberFactory,
     confirmed_totp_device,
@@ -154,7 +153,7 @@ def test_set_up_two_factor_page(live_server: LiveServer, page: Page, axe_check: 
 
     expect(page).to_have_url(live_server.url + "/sign-in/set-up-two-factor/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
-    assert TOTPDevice.objects.filter(user=member, confirmed=False).exists()
+    assert AuthenticatorApp.objects.filter(user=member, confirmed=False).exists()
     axe_check(page)
 
 

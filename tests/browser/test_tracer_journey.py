@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -21,7 +20,7 @@ from confide.people.models import Person
 from confide.people.selectors import person_details
 from confide.people.services import create_person
 from confide.people.tests.factories import PersonDetailsFactory, PersonFactory
-from confide.staff.models import Role, StaffMember
+from confide.staff.models import AuthenticatorApp, Role, StaffMember
 from confide.staff.services import create_staff_member
 from confide.staff.tests.factories import confirmed_totp_device, record_in_date_training, totp_code
 from confide.tracing.models import Exposure, NotificationState
@@ -42,7 +41,7 @@ SECOND_TRACER = "ben.marsh@confide.example.org"
 KNOWN_PHONE = "07700 900123"
 
 
-def trained_clinician(email: str, display_name: str) -> tuple[StaffMember, TOTPDevice]:
+def trained_clinician(email: str, display_name: str) -> tuple[StaffMember, AuthenticatorApp]:
     member = create_staff_member(
         display_name=display_name, email=email, role=Role.CLINICIAN, password=PASSWORD
     )
@@ -72,7 +71,7 @@ def tab_to(page: Page, target: Locator, *, at_most: int = 12) -> None:
     pytest.fail(f"{at_most} presses of Tab never reached {target}", pytrace=False)
 
 
-def sign_in_by_keyboard(page: Page, url: str, *, email: str, device: TOTPDevice) -> None:
+def sign_in_by_keyboard(page: Page, url: str, *, email: str, device: AuthenticatorApp) -> None:
     """Both factors without the mouse: Tab to each field, type, Enter to submit."""
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to Confide")

@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from confide.matching.models import MatchReview, Merge, ReviewState
 from confide.matching.services import LikelyMatch, queue_likely_matches
@@ -14,7 +13,7 @@ from confide.people.details import PersonDetails
 from confide.people.models import Person
 from confide.people.tests.factories import PersonFactory
 from confide.privacy.models import AccessAction, AccessEvent
-from confide.staff.models import Role, StaffMember
+from confide.staff.models import AuthenticatorApp, Role, StaffMember
 from confide.staff.tests.factories import StaffMemberFactory, record_in_date_training
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +36,7 @@ def supervisor() -> StaffMember:
 def client(supervisor: StaffMember) -> Client:
     client = Client()
     client.force_login(supervisor, backend=STAFF_BACKEND)
-    device = TOTPDevice.objects.create(user=supervisor, name="Test", confirmed=True)
+    device = AuthenticatorApp.new_for(supervisor, name="Test", confirmed=True)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()

@@ -8,9 +8,8 @@ from typing import Any
 import factory
 from django.utils import timezone
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from confide.staff.models import Course, Role, StaffMember
+from confide.staff.models import AuthenticatorApp, Course, Role, StaffMember
 from confide.staff.services import create_staff_member, record_training
 
 
@@ -44,12 +43,12 @@ def record_in_date_training(member: StaffMember) -> None:
 # --- second factor ---------------------------------------------------------------------------
 
 
-def confirmed_totp_device(member: StaffMember) -> TOTPDevice:
+def confirmed_totp_device(member: StaffMember) -> AuthenticatorApp:
     """An authenticator app the staff member has already set up (a real django-otp device)."""
-    return TOTPDevice.objects.create(user=member, name="Authenticator app", confirmed=True)
+    return AuthenticatorApp.new_for(member, name="Authenticator app", confirmed=True)
 
 
-def totp_code(device: TOTPDevice, *, steps_from_now: int = 0) -> str:
+def totp_code(device: AuthenticatorApp, *, steps_from_now: int = 0) -> str:
     """The 6-digit code the staff member's authenticator app shows now (or some steps away)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.drift += steps_from_now

@@ -10,10 +10,9 @@ from html import unescape
 import pytest
 from django.test import Client, RequestFactory
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from webauthn import base64url_to_bytes
 
-from confide.staff.models import Passkey, Role, StaffMember
+from confide.staff.models import AuthenticatorApp, Passkey, Role, StaffMember
 from confide.staff.passkeys import REGISTRATION_CHALLENGE, SIGN_IN_CHALLENGE, relying_party
 from confide.staff.services import create_staff_member
 from confide.staff.tests.factories import StaffMemberFactory, confirmed_totp_device
@@ -49,7 +48,7 @@ def password_only(member: StaffMember) -> Client:
 
 def both_factors(member: StaffMember) -> Client:
     client = password_only(member)
-    device = TOTPDevice.objects.get(user=member)
+    device = AuthenticatorApp.objects.get(user=member)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()

@@ -23,10 +23,9 @@ from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import confide.settings as confide_settings
-from confide.staff.models import Course, Role, StaffMember
+from confide.staff.models import AuthenticatorApp, Course, Role, StaffMember
 from confide.staff.services import create_staff_member, record_training
 from confide.staff.tests.factories import confirmed_totp_device, totp_code
 
@@ -66,7 +65,7 @@ def ada() -> StaffMember:
 
 
 @pytest.fixture
-def device(ada: StaffMember) -> TOTPDevice:
+def device(ada: StaffMember) -> AuthenticatorApp:
     return confirmed_totp_device(ada)
 
 
@@ -74,7 +73,7 @@ def post_password(client: Client, *, email: str = EMAIL, password: str = PASSWOR
     return client.post(SIGN_IN, {"username": email, "password": password}, **extra)
 
 
-def sign_in_fully(client: Client, device: TOTPDevice, *, next_page: str = "") -> str:
+def sign_in_fully(client: Client, device: AuthenticatorApp, *, next_page: str = "") -> str:
     """Both factors; returns where the second factor sends the staff member."""
     url = f"{SIGN_IN}?next={quote(next_page, safe='')}" if next_page else SIGN_IN
     client.post(url, {"username": EMAIL, "password": PASSWORD})
@@ -91,7 +90,7 @@ def work_page_exists() -> bool:
     return True
 
 
-def wrong_code_for(device: TOTPDevice) -> str:
+def wrong_code_for(device: AuthenticatorApp) -> str:
     """A well-formed code that no step near now (django-otp's tolerance) would accept."""
     near = {totp_code(device, steps_from_now=n) for n in range(-3, 4)}
     return next(code for code in ("000000", "111111", "222222", "333333") if code not in near)
@@ -226,7 +225,7 @@ def test_set_up_shows_a_qr_code_image_and_the_key_for_the_app(client, ada):
 
     response = client.get(SET_UP)
 
-    device = TOTPDevice.objects.get(user=ada, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=ada, confirmed=False)
     key = base64.b32encode(device.bin_key).decode().rstrip("=")
     assert response.status_code == 200
     assert response.context["qr_data_uri"].startswith("data:image/svg+xml;base64,")
@@ -242,7 +241,7 @@ def test_set_up_shows_the_same_key_again_until_it_is_confirmed(client, ada):
     second = client.get(SET_UP).context["key_groups"]
 
     assert first == second
-    assert TOTPDevice.objects.filter(user=ada).count() == 1
+    assert AuthenticatorApp.objects.filter(user=ada).count() == 1
 
 
 def qr_svg(uri: str) -> str:
@@ -255,7 +254,7 @@ def test_the_qr_code_names_the_staff_members_email_not_their_blind_index(client,
 
     response = client.get(SET_UP)
 
-    device = TOTPDevice.objects.get(user=ada, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=ada, confirmed=False)
     shown = base64.b64decode(response.context["qr_data_uri"].split(",", 1)[1]).decode()
     # django-otp labels the device "Confide:<username>", quoted; our username is the blind index.
     assert f"Confide%3A{ada.email_index}?" in device.config_url
@@ -268,27 +267,27 @@ def test_the_qr_code_names_the_staff_members_email_not_their_blind_index(client,
 def test_a_correct_code_from_the_app_confirms_the_device_and_signs_in(client, ada):
     post_password(client)
     client.get(SET_UP)
-    device = TOTPDevice.objects.get(user=ada, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=ada, confirmed=False)
 
     response = client.post(SET_UP, {"code": totp_code(device)})
 
     assert response.status_code == 302
     assert response["Location"] == WORK
-    assert TOTPDevice.objects.get(pk=device.pk).confirmed
+    assert AuthenticatorApp.objects.get(pk=device.pk).confirmed
     assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
 
 
 def test_a_wrong_code_during_set_up_leaves_the_device_unconfirmed(client, ada):
     post_password(client)
     client.get(SET_UP)
-    device = TOTPDevice.objects.get(user=ada, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=ada, confirmed=False)
 
     response = client.post(SET_UP, {"code": wrong_code_for(device)})
 
     assert response.context["form"].errors == {
         "code": ["The security code is not right; enter the code shown now"]
     }
-    assert not TOTPDevice.objects.get(pk=device.pk).confirmed
+    assert not AuthenticatorApp.objects.get(pk=device.pk).confirmed
     assert client.get(WORK)["Location"] == TWO_FACTOR
 
 

@@ -11,12 +11,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from confide.cases.models import Case
 from confide.cases.tests.factories import CaseFactory
 from confide.people.tests.factories import PersonDetailsFactory, PersonFactory
-from confide.staff.models import Course, Role, StaffMember, Team, Tier
+from confide.staff.models import AuthenticatorApp, Course, Role, StaffMember, Team, Tier
 from confide.staff.services import record_training
 from confide.staff.tests.factories import StaffMemberFactory
 from confide.workqueue.models import WorkItem
@@ -57,7 +56,7 @@ def make_staff(db: None, today: date) -> StaffMaker:
 def sign_in(client: Client, member: StaffMember) -> Client:
     """Signed in with password and second factor, as the sign-in pages would leave it."""
     client.force_login(member, backend=STAFF_BACKEND)
-    device = TOTPDevice.objects.create(user=member, name="Test authenticator", confirmed=True)
+    device = AuthenticatorApp.new_for(member, name="Test authenticator", confirmed=True)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()

@@ -8,9 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from confide.staff.auth import staff_email_index
+from confide.staff.models import AuthenticatorApp
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("Security codes are never printed in production.")
         device = (
-            TOTPDevice.objects.filter(
+            AuthenticatorApp.objects.filter(
                 user__email_index=staff_email_index(options["email"]), confirmed=True
             )
             .order_by("pk")
