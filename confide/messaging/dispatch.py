@@ -143,7 +143,9 @@ def _claim_in_one_statement(
     The same rules as the portable path (SKIP LOCKED, due order, an abandoned batch charges its
     lowest-pk message per lease and channel), but one round trip and one plan instead of
     three: the claim was a tenth of the time of a send. Returns the messages with their data
-    keys and templates, in pk order, as `_messages_to_send` does.
+    keys and templates, in pk order, as `_messages_to_send` does. The due rule is thus written
+    twice: test_claim_paths_agree.py (a hypothesis property over states, channels, due times
+    and leases) fails if the two ever disagree.
 
     With `after_pk` it claims only the head of the due order as far as it runs above that pk
     (`ClaimAhead`): rows it locked beyond that are left as they were.
