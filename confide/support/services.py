@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -101,12 +103,39 @@ def _log(
     )
 
 
-def _locked(application: SupportApplication) -> SupportApplication:
-    return (
-        SupportApplication.objects.select_for_update(of=("self",))
-        .select_related("data_key", "person")
-        .get(pk=application.pk)
+def _log_application(
+    application: SupportApplication, what: str, *, by: StaffMember | None = None
+) -> None:
+    _log(
+        action=AccessAction.UPDATE,
+        purpose=f"Support application {application.reference}: {what}",
+        person=application.person,
+        object_type=APPLICATION,
+        reference=application.reference,
+        by=by,
     )
+
+
+@contextmanager
+def _locked_in(
+    application: SupportApplication, states: Collection[str], refused: type[Exception]
+) -> Iterator[SupportApplication]:
+    """The application, locked to the end of one transaction, provided it is in one of
+    `states` (checked after the lock, so two officers or two tabs cannot both act)."""
+    with transaction.atomic():
+        locked = (
+            SupportApplication.objects.select_for_update(of=("self",))
+            .select_related("data_key", "person")
+            .get(pk=application.pk)
+        )
+        if locked.state not in states:
+            raise refused
+        yield locked
+
+
+def _draft(application: SupportApplication) -> AbstractContextManager[SupportApplication]:
+    """`with _draft(application) as locked:` the person's draft, locked; refused once sent."""
+    return _locked_in(application, {ApplicationState.DRAFT}, ApplicationNotEditable)
 
 
 # --- the person's application ----------------------------------------------------------------
@@ -156,10 +185,7 @@ def answer_question(*, application: SupportApplication, question: str, answer: s
         raise ValueError(f"unknown question {question}")
     if answer not in {code for code, _label in _CHOICES[question]}:
         raise ValidationError({"answer": [_("Select an answer")]})
-    with transaction.atomic():
-        locked = _locked(application)
-        if locked.state != ApplicationState.DRAFT:
-            raise ApplicationNotEditable
+    with _draft(application) as locked:
         answers = application_answers(locked)
         answers[question] = answer
         locked.answers_sealed = _key(locked).seal("support.answers", json.dumps(answers))
@@ -172,10 +198,7 @@ def save_bank_details(
     details = validate_bank_details(
         account_name=account_name, sort_code=sort_code, account_number=account_number
     )
-    with transaction.atomic():
-        locked = _locked(application)
-        if locked.state != ApplicationState.DRAFT:
-            raise ApplicationNotEditable
+    with _draft(application) as locked:
         key = _key(locked)
         locked.account_name_sealed = key.seal("support.account_name", details.account_name)
         locked.sort_code_sealed = key.seal("support.sort_code", details.sort_code)
@@ -188,10 +211,7 @@ def save_bank_details(
 def add_evidence(*, application: SupportApplication, content: bytes) -> SupportEvidence:
     """Check the file by its content and size, then store it sealed (never in clear)."""
     content_type = check_evidence(content)
-    with transaction.atomic():
-        locked = _locked(application)
-        if locked.state != ApplicationState.DRAFT:
-            raise ApplicationNotEditable
+    with _draft(application) as locked:
         encoded = base64.b64encode(content).decode("ascii")
         return SupportEvidence.objects.create(
             application=locked,
@@ -202,10 +222,7 @@ def add_evidence(*, application: SupportApplication, content: bytes) -> SupportE
 
 
 def remove_evidence(*, application: SupportApplication, evidence_id: int) -> None:
-    with transaction.atomic():
-        locked = _locked(application)
-        if locked.state != ApplicationState.DRAFT:
-            raise ApplicationNotEditable
+    with _draft(application) as locked:
         SupportEvidence.objects.filter(application=locked, pk=evidence_id).delete()
 
 
@@ -247,10 +264,7 @@ def _flag_duplicate_bank_details(application: SupportApplication) -> None:
 
 def submit_application(*, application: SupportApplication) -> SupportApplication:
     """Send a complete, eligible draft for review; flags duplicate bank details."""
-    with transaction.atomic():
-        locked = _locked(application)
-        if locked.state != ApplicationState.DRAFT:
-            raise ApplicationNotEditable
+    with _draft(application) as locked:
         answers = application_answers(locked)
         missing = _missing(locked, answers)
         if missing:
@@ -264,13 +278,7 @@ def submit_application(*, application: SupportApplication) -> SupportApplication
         locked.save()
         SupportDecision.objects.create(application=locked, kind=DecisionKind.SUBMITTED)
         _flag_duplicate_bank_details(locked)
-        _log(
-            action=AccessAction.UPDATE,
-            purpose=f"Support application {locked.reference}: sent by the person",
-            person=locked.person,
-            object_type=APPLICATION,
-            reference=locked.reference,
-        )
+        _log_application(locked, "sent by the person")
     return locked
 
 
@@ -286,10 +294,7 @@ def _decide(
     allowed_from: set[str],
     reason: str = "",
 ) -> SupportApplication:
-    with transaction.atomic():
-        locked = _locked(application)
-        if locked.state not in allowed_from:
-            raise DecisionNotAllowed
+    with _locked_in(application, allowed_from, DecisionNotAllowed) as locked:
         locked.state = to_state
         locked.decided_at = timezone.now()
         locked.decided_by = by
@@ -300,14 +305,7 @@ def _decide(
             by=by,
             reason_sealed=_key(locked).seal("support.decision_reason", reason),
         )
-        _log(
-            action=AccessAction.UPDATE,
-            purpose=f"Support application {locked.reference}: {DecisionKind(kind).label.lower()}",
-            person=locked.person,
-            object_type=APPLICATION,
-            reference=locked.reference,
-            by=by,
-        )
+        _log_application(locked, DecisionKind(kind).label.lower(), by=by)
     return locked
 
 
@@ -379,10 +377,7 @@ def record_payment(
     if errors:
         raise ValidationError(errors)
     try:
-        with transaction.atomic():
-            locked = _locked(application)
-            if locked.state != ApplicationState.APPROVED:
-                raise DecisionNotAllowed
+        with _locked_in(application, {ApplicationState.APPROVED}, DecisionNotAllowed) as locked:
             payment = SupportPayment.objects.create(
                 application=locked,
                 person=locked.person,
@@ -396,14 +391,7 @@ def record_payment(
             locked.state = ApplicationState.PAID
             locked.save(update_fields=["state", "updated_at"])
             SupportDecision.objects.create(application=locked, kind=DecisionKind.PAID, by=by)
-            _log(
-                action=AccessAction.UPDATE,
-                purpose=f"Support application {locked.reference}: payment recorded",
-                person=locked.person,
-                object_type=APPLICATION,
-                reference=locked.reference,
-                by=by,
-            )
+            _log_application(locked, "payment recorded", by=by)
     except IntegrityError as exc:
         raise AlreadyPaid from exc
     return payment
