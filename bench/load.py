@@ -38,10 +38,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 from django.db import connection
 from django.utils import timezone
 from rich.progress import Progress
 
+from bench.cpu import GROUPS, CpuSampler
 from bench.load_spec import CLAIM_NEXT, JOURNEY, SATURATED_FLOOR, SIGN_IN_OPERATIONS, LoadSpec
 from bench.report import Machine
 
@@ -135,6 +137,7 @@ class Measured:
     lab_results_stored: int
     load_average_after: str
     capacity: dict[str, Any] | None  # the saturated floor's window, if measured
+    cpu: dict[str, float]  # CPU seconds per kind of process in the measured window (bench/cpu.py)
 
 
 def _waiting_interviews() -> int:
@@ -240,12 +243,16 @@ def measure(progress: Progress, options: LoadOptions) -> Measured:
             )
             since = timezone.now()
             spec.write(scratch / "spec.json")
-            run_load_generator(
-                scratch / "spec.json", scratch / "result.json", timeout=ramp + options.seconds + 300
-            )
+            with CpuSampler(database=connection.settings_dict["NAME"]) as sampler:
+                run_load_generator(
+                    scratch / "spec.json",
+                    scratch / "result.json",
+                    timeout=ramp + options.seconds + 300,
+                )
             progress.advance(step)
             load_after = load_average()
             result = json.loads((scratch / "result.json").read_text())
+            cpu = sampler.between(*result["statistics"]["window"])
             step = progress.add_task("Letting the workers send the contacts' messages", total=1)
             _drain_messages(since, timeout=60)
             progress.advance(step)
@@ -270,6 +277,7 @@ def measure(progress: Progress, options: LoadOptions) -> Measured:
         lab_results_stored=TestResult.objects.filter(lab_result_id__in=seen["lab_results"]).count(),
         load_average_after=load_after,
         capacity=capacity,
+        cpu=cpu,
     )
 
 
@@ -371,6 +379,34 @@ def _capacity_note(measured: Measured) -> list[str]:
     ]
 
 
+def _cpu_table(measured: Measured, *, requests: int) -> list[str]:
+    """Where the CPU went in the measured window, per request: what sizes a deployment."""
+    cpu = measured.cpu
+    if not cpu or not requests or not cpu.get("wall"):
+        return []
+    wall = cpu["wall"]
+    cores = psutil.cpu_count() or 1
+    lines = [
+        "",
+        f"Where the CPU went in the measured window ({wall:.0f} s, {cores} cores, so "
+        f"{cores * wall:,.0f} CPU seconds at most; `bench/cpu.py` reads each process's CPU time "
+        "from the kernel once a second):",
+        "",
+        "| processes | CPU seconds | share of the machine | ms of CPU per request |",
+        "| --- | --- | --- | --- |",
+    ]
+    for group in GROUPS:
+        lines.append(
+            f"| {group} | {cpu[group]:,.1f} | {cpu[group] / (cores * wall):.0%} "
+            f"| {1000 * cpu[group] / requests:.1f} |"
+        )
+    used = sum(cpu[g] for g in GROUPS)
+    lines.append(
+        f"| *all* | {used:,.1f} | {used / (cores * wall):.0%} | {1000 * used / requests:.1f} |"
+    )
+    return lines
+
+
 def report(measured: Measured, machine: Machine) -> str:
     o = measured.options
     stats = measured.statistics
@@ -466,6 +502,7 @@ def report(measured: Measured, machine: Machine) -> str:
         f"{audit.timed_out_reclaims}.",
     ]
     lines += _capacity_note(measured)
+    lines += _cpu_table(measured, requests=total["requests"])
     if errors:
         lines += ["", "| error | operation | times |", "| --- | --- | --- |"]
         for error in errors[:10]:

@@ -392,6 +392,7 @@ def run(spec: LoadSpec) -> dict[str, Any]:
     gevent.sleep(spec.seconds)
     finished = time.time()
     measured = statistics(environment, started, finished)
+    measured["window"] = [started, finished]  # epoch seconds, to match CPU samples against
     runner.quit()
     runner.greenlet.join()
     for name in SIGN_IN_OPERATIONS:
