@@ -275,10 +275,13 @@ def run_ingest(
     return Measured(label, count, seconds, sorted(spent.items(), key=lambda i: -i[1]), report)
 
 
+@functools.cache
 def workers() -> int:
     """Helper processes (`confide import-results --workers N`): CONFIDE_BENCH_INGEST_WORKERS,
-    default 0 as the command's."""
-    return int(os.environ.get("CONFIDE_BENCH_INGEST_WORKERS", "0"))
+    by default what the command would use when the run starts (one when there is a second
+    core and the machine is not busy), the same for both runs and the report."""
+    chosen = os.environ.get("CONFIDE_BENCH_INGEST_WORKERS", "")
+    return int(chosen) if chosen else parallel.default_workers()
 
 
 def bench(progress: Progress, count: int, profile_dir: Path | None) -> tuple[list[Measured], float]:
@@ -380,9 +383,12 @@ def markdown(machine: Machine, count: int, measured: list[Measured], floor: floa
         f"matches nothing. Production runs in batches of {ingest.BATCH_SIZE:,} rows, one "
         f"transaction each"
         + (
-            f", with {workers()} helper process (`confide import-results --workers`) parsing "
-            "(FHIR), validating and preparing the next rows for matching: that work overlaps "
-            "the writes, is not in the stages below, and waiting for it is in the rest."
+            f", with {workers()} helper process (`confide import-results`, as it runs by "
+            "default on two or more cores not otherwise busy) parsing (FHIR), validating, "
+            "preparing the next rows "
+            "for matching and sealing their people: that work overlaps the writes, is not in "
+            "the stages below (nor is sealing in insert_new_people), and waiting for it is in "
+            "the rest."
             if workers()
             else "."
         )

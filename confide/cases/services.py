@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -109,10 +111,16 @@ class NewCase:
     tier: int = Tier.CLINICAL
 
 
-def open_cases(cases: Sequence[NewCase], *, today: date | None = None) -> list[int]:
+class OpenedCase(NamedTuple):
+    id: int
+    reference: uuid.UUID
+
+
+def open_cases(cases: Sequence[NewCase], *, today: date | None = None) -> list[OpenedCase]:
     """Open many cases in one insert (imports), with the same date checks and the same policy
-    in force on each specimen date as `open_case`; returns the new cases' ids in order. Raises
-    ValidationError, saving nothing, if any case's dates are wrong."""
+    in force on each specimen date as `open_case`; returns the new cases' ids and references
+    in order (so an import need not read them back). Raises ValidationError, saving nothing,
+    if any case's dates are wrong."""
     from confide.bulk import insert_rows
 
     today = today or timezone.localdate()
@@ -141,10 +149,14 @@ def open_cases(cases: Sequence[NewCase], *, today: date | None = None) -> list[i
                 "infectious_from": period.starts_on,
                 "infectious_until": period.ends_on,
                 "tier": int(new.tier),
+                "reference": uuid.uuid4(),
             }
         )
     with transaction.atomic():
-        return insert_rows(Case, rows)
+        ids = insert_rows(Case, rows)
+    return [
+        OpenedCase(pk, cast(uuid.UUID, row["reference"])) for pk, row in zip(ids, rows, strict=True)
+    ]
 
 
 def transition_case(

@@ -12,11 +12,12 @@ number, or with exactly the same details.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from confide.matching import services as matching
 from confide.matching.services import LikelyMatch, PreparedDetails
 from confide.people.details import PersonDetails
+from confide.people.services import seal_new_person
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,15 @@ def prepare(details: Sequence[PersonDetails]) -> list[PreparedDetails]:
     """Blind indexes and keyed encodings of a batch's details, for matching and then for
     indexing the new people among them."""
     return matching.prepare_details(details)
+
+
+def prepare_and_seal(details: Sequence[PersonDetails]) -> list[PreparedDetails]:
+    """`prepare`, and each person sealed under a new data key in case they are new (an
+    import's helper process does this ahead of matching: see `parallel`)."""
+    return [
+        replace(prepared, sealed=seal_new_person(prepared.details, prepared.indexes))
+        for prepared in matching.prepare_details(details)
+    ]
 
 
 def find_people(details: Sequence[PersonDetails | PreparedDetails]) -> list[Link]:

@@ -2,10 +2,11 @@
 
 Most of an import's CPU goes on work that needs no database: parsing (FHIR above all),
 validation (`rows.validate_result`) and matching's blind indexes and keyed encodings
-(`linkage.prepare`). With `workers`, a helper process does that for the next rows while this
-process matches and writes the current batch, so an import uses a second core
-(`confide import-results --workers 1`; off by default: on a 2-core machine already busy with
-other work it measured no faster, see docs/ingest.md).
+(`linkage.prepare`), and sealing each person under a new data key in case they are new
+(`linkage.prepare_and_seal`). With `workers`, a helper process does that for the next rows
+while this process matches and writes the current batch, so an import uses a second core
+(`confide import-results` uses one helper when a second core is there and free:
+`default_workers`; `--workers 0` or `--workers 1` decide instead).
 
 Order, row-level errors and bounded memory are kept: chunks go out in file order, at most
 IN_FLIGHT chunks at a time, and their rows come back in the same order. A file that cannot be
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,6 +34,7 @@ from typing import TypeVar
 from confide.ingest import linkage
 from confide.ingest.csv_format import UnreadableFile
 from confide.ingest.fhir_format import ndjson_lines, read_ndjson_line
+from confide.ingest.memory import collection_deferred
 from confide.ingest.rows import RowError, SubmittedResult, ValidResult, validate_result
 from confide.matching.services import PreparedDetails
 
@@ -41,10 +44,32 @@ Checked = tuple[ValidResult | list[RowError], PreparedDetails | None]
 U = TypeVar("U")
 
 # Chunks handed to the helper: big enough that sending them costs little beside the work,
-# small enough that IN_FLIGHT of them stay a few megabytes.
+# small enough that IN_FLIGHT of them stay a few tens of megabytes. IN_FLIGHT lets the helper
+# run a whole batch (services.BATCH_SIZE) ahead while this process writes the one before:
+# with four, it stopped 4,000 CSV rows (about 2,500 FHIR results) ahead, and each batch began
+# by waiting for the helper to finish the rest.
 CSV_ROWS_PER_CHUNK = 1_000
 FHIR_BYTES_PER_CHUNK = 1_000_000
-IN_FLIGHT = 4
+IN_FLIGHT = 8
+
+
+def default_workers() -> int:
+    """Helper processes an import from the command line uses unless told: one when this
+    process may run on a second core and the machine is not already busy (its load average
+    over the last minute, this process included, below the cores less half of one), else
+    none. A helper that has to share a core hands rows over for nothing: on the 2-core bench
+    machine with other work running (load 3-5) an import with one took up to twice as long
+    as one without, though it took about 40% of the CPU off the importing process (which an
+    idle second core turns into time; docs/ingest.md)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available here: assume the cores are ours
+        load = 0.0
+    return 1 if cores >= 2 and load < cores - 0.5 else 0
 
 
 def checked_here(results: Iterable[SubmittedResult], *, today: date) -> Iterator[Checked]:
@@ -55,22 +80,25 @@ def checked_here(results: Iterable[SubmittedResult], *, today: date) -> Iterator
 
 
 def check_and_prepare(results: Sequence[SubmittedResult], *, today: date) -> list[Checked]:
-    """A chunk's rows validated, and the valid rows' details prepared for matching."""
-    checked = [validate_result(submitted, today=today) for submitted in results]
-    valid = [c.person for c in checked if isinstance(c, ValidResult)]
-    prepared = iter(linkage.prepare(valid))
-    return [(c, next(prepared) if isinstance(c, ValidResult) else None) for c in checked]
+    """A chunk's rows validated, and the valid rows' details prepared for matching and
+    sealed in case they are new people."""
+    with collection_deferred():
+        checked = [validate_result(submitted, today=today) for submitted in results]
+        valid = [c.person for c in checked if isinstance(c, ValidResult)]
+        prepared = iter(linkage.prepare_and_seal(valid))
+        return [(c, next(prepared) if isinstance(c, ValidResult) else None) for c in checked]
 
 
 def _check_fhir_lines(
     lines: list[tuple[int, bytes]], *, lab_code: str, today: date
 ) -> list[Checked]:
-    results = [
-        result
-        for number, line in lines
-        for result in read_ndjson_line(number, line, lab_code=lab_code)
-    ]
-    return check_and_prepare(results, today=today)
+    with collection_deferred():
+        results = [
+            result
+            for number, line in lines
+            for result in read_ndjson_line(number, line, lab_code=lab_code)
+        ]
+        return check_and_prepare(results, today=today)
 
 
 def checked_csv_in_helper(

@@ -23,25 +23,32 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from confide.bulk import insert_rows
 from confide.cases.models import Case, CaseStatus, Policy, ResultOutcome, TestResult
 from confide.cases.policy import policy_in_force
-from confide.cases.services import NewCase, open_cases, transition_case
+from confide.cases.services import NewCase, OpenedCase, open_cases, transition_case
 from confide.ingest import linkage, parallel
 from confide.ingest.csv_format import UnreadableFile, read_csv
 from confide.ingest.fhir_format import read_bundle, read_fhir_file
+from confide.ingest.memory import collection_deferred
 from confide.ingest.models import ImportFormat, ImportRowError, ImportRun, ImportStatus
 from confide.ingest.parallel import Checked
+from confide.ingest.planner import GrowingTables
 from confide.ingest.rows import RowError, ValidResult
 from confide.matching.services import PreparedDetails
 from confide.people.details import PersonDetails
 from confide.people.models import Person
 from confide.people.services import NewPerson, insert_new_people
-from confide.public.links import NewCaseSubject, offer_self_service_to, subjects_of
+from confide.public.links import (
+    NewCaseSubject,
+    offer_self_service_to,
+    self_service_window,
+    subjects_of,
+)
 from confide.workqueue.services import cancel_case_interview, enqueue_case_interviews_by_id
 
 __all__ = [
@@ -231,9 +238,18 @@ def _ingest(
     checked: Iterable[Checked], *, run: ImportRun, progress: Progress | None, today: date
 ) -> IngestReport:
     total = _Tally()
+    batches = _batches(checked)
+    statistics = GrowingTables()
     try:
-        for batch in _batches(checked):
-            total.add(_ingest_batch(batch, run=run, today=today))
+        while True:
+            # Reading a batch (and unpickling it from a helper) and writing it (`memory`).
+            with collection_deferred():
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                written = _ingest_batch(batch, run=run, today=today)
+                total.add(written)
+            statistics.wrote(written.imported)
             if progress is not None:
                 progress(total.received)
     except UnreadableFile as exc:
@@ -346,14 +362,23 @@ def _not_yet_received(valid: Sequence[_Valid]) -> list[_Valid]:
     for r, _ in valid:
         by_lab.setdefault(r.lab_code, []).append(r.lab_result_id)
     known: set[tuple[str, str]] = set()
-    for lab, ids in by_lab.items():
-        known.update(
-            (lab, found)
-            for found in TestResult.objects.filter(lab_code=lab, lab_result_id__in=ids).values_list(
-                "lab_result_id", flat=True
-            )
-        )
+    # Hand-written: the ORM spent longer building a query of 5,000 ids than running it.
+    table = connection.ops.quote_name(TestResult._meta.db_table)
+    with connection.cursor() as cursor:
+        for lab, ids in by_lab.items():
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                chunk = ids[start : start + _IDS_PER_QUERY]
+                cursor.execute(
+                    f"SELECT lab_result_id FROM {table} WHERE lab_code = %s "  # noqa: S608
+                    f"AND lab_result_id IN ({', '.join(['%s'] * len(chunk))})",
+                    [lab, *chunk],
+                )
+                known.update((lab, found) for (found,) in cursor.fetchall())
     return [(r, p) for r, p in valid if (r.lab_code, r.lab_result_id) not in known]
+
+
+# Lab result ids per duplicate query: within SQLite's limit on bound parameters.
+_IDS_PER_QUERY = 5_000
 
 
 # A valid result and its details prepared for matching (None: not yet).
@@ -463,17 +488,24 @@ def _apply_to_cases(
                 and timedelta(0) <= r.specimen_date - day <= timedelta(days=CONFIRMATORY_TEST_DAYS)
             )
     opened = open_cases(to_open, today=today)
-    enqueue_case_interviews_by_id(
-        case_tiers=[(case_id, new.tier) for case_id, new in zip(opened, to_open, strict=True)],
-        reason="positive result",
-    )
+    held_until: dict[int, datetime] = {}
     if opened:
-        # Each new case's own link to give their contacts online (confide.public).
-        offer_self_service_to(
+        # Each new case's own link to give their contacts online (confide.public); their
+        # interviews are queued held back for the self-service window.
+        now = timezone.now()
+        offered = offer_self_service_to(
             subjects=_self_service_subjects(
                 opened, [new.person_id for new in to_open], new_people=new_people
-            )
+            ),
+            now=now,
+            hold_interviews=False,
         )
+        held_until = dict.fromkeys(offered.case_ids, now + self_service_window())
+    enqueue_case_interviews_by_id(
+        case_tiers=[(case.id, new.tier) for case, new in zip(opened, to_open, strict=True)],
+        reason="positive result",
+        held_until=held_until,
+    )
     closing = Case.objects.in_bulk(to_close)
     for case_id in to_close:
         case = closing[case_id]
@@ -483,14 +515,16 @@ def _apply_to_cases(
 
 
 def _self_service_subjects(
-    case_ids: Sequence[int], person_ids: Sequence[int], *, new_people: Mapping[int, _NewPersonHeld]
+    cases: Sequence[OpenedCase],
+    person_ids: Sequence[int],
+    *,
+    new_people: Mapping[int, _NewPersonHeld],
 ) -> list[NewCaseSubject]:
     """The new cases as `offer_self_service_to` takes them. A person this batch created is
     not read back: their validated details and unwrapped data key are still in memory."""
-    references = dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "reference"))
     held_before = [
-        case_id
-        for case_id, person_id in zip(case_ids, person_ids, strict=True)
+        case.id
+        for case, person_id in zip(cases, person_ids, strict=True)
         if person_id not in new_people
     ]
     read_back = {
@@ -502,7 +536,7 @@ def _self_service_subjects(
         )
     }
     subjects = []
-    for case_id, person_id in zip(case_ids, person_ids, strict=True):
+    for (case_id, case_reference), person_id in zip(cases, person_ids, strict=True):
         new = new_people.get(person_id)
         if new is None:
             subjects.append(read_back[case_id])
@@ -510,7 +544,7 @@ def _self_service_subjects(
         subjects.append(
             NewCaseSubject(
                 case_id=case_id,
-                case_reference=references[case_id],
+                case_reference=case_reference,
                 person_id=person_id,
                 person_reference=new.person.reference,
                 preferred_language=NEW_PERSON_LANGUAGE,

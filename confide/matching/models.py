@@ -24,13 +24,12 @@ class BlockingKey(models.Model):
     """One keyed blocking key of a person: candidates are the people sharing a key."""
 
     key = models.BigIntegerField()
+    # The foreign key's own index serves erasure and merges (by person); a second index on
+    # the same column cost an import an index entry per key for nothing.
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        indexes = [
-            models.Index(fields=["key", "person"], name="blocking_key_lookup"),
-            models.Index(fields=["person"], name="blocking_key_person"),
-        ]
+        indexes = [models.Index(fields=["key", "person"], name="blocking_key_lookup")]
 
     def __str__(self) -> str:
         return f"BlockingKey {self.pk}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
@@ -32,7 +33,7 @@ from confide.matching.models import BlockingKey, MatchReview, Merge, PersonEncod
 from confide.matching.scoring import GUARD_GIVEN, compare
 from confide.people.details import PersonDetails
 from confide.people.models import Person
-from confide.people.services import person_indexes
+from confide.people.services import SealedPerson, person_indexes
 from confide.privacy.audit import Access, record_accesses
 from confide.privacy.models import AccessAction
 from confide.staff.models import StaffMember
@@ -96,19 +97,34 @@ def comparable(details: PersonDetails) -> Comparable:
 @dataclass(frozen=True)
 class PreparedDetails:
     """Validated details with their blind indexes, keyed encoding and blocking keys, computed
-    once: an import matches a new person and then indexes them with the same values."""
+    once: an import matches a new person and then indexes them with the same values.
+    `probes` are the keys matching looks up but never stores (`transposition_probes`);
+    `sealed`, when an import's helper process made it, the person sealed ahead in case they
+    turn out to be new (`people.services.seal_new_person`)."""
 
     details: PersonDetails
     indexes: dict[str, str | None]
     encoding: Encoding
+    encoding_bytes: bytes  # as stored (`Encoding.to_bytes`)
     blocking_keys: list[int]
+    probes: list[int]
+    sealed: SealedPerson | None = None
 
 
 def prepare_details(details: Sequence[PersonDetails]) -> list[PreparedDetails]:
     prepared = []
     for detail in details:
         encoding, keys = encode_and_block(comparable(detail))
-        prepared.append(PreparedDetails(detail, person_indexes(detail), encoding, keys))
+        prepared.append(
+            PreparedDetails(
+                detail,
+                person_indexes(detail),
+                encoding,
+                encoding.to_bytes(),
+                keys,
+                transposition_probes(detail.nhs_number),
+            )
+        )
     return prepared
 
 
@@ -138,11 +154,12 @@ def _index_rows_by_id(
     keys: list[BlockingRow] = []
     for pk, details in pairs:
         if isinstance(details, PreparedDetails):
-            encoding, person_keys = details.encoding, details.blocking_keys
+            encoded, person_keys = details.encoding_bytes, details.blocking_keys
         else:
             encoding, person_keys = encode_and_block(comparable(details))
-        encodings.append((pk, ENCODING_VERSION, encoding.to_bytes()))
-        keys.extend((key, pk) for key in person_keys)
+            encoded = encoding.to_bytes()
+        encodings.append((pk, ENCODING_VERSION, encoded))
+        keys.extend(zip(person_keys, repeat(pk)))
     return encodings, keys
 
 
@@ -230,8 +247,9 @@ _LIVE = "p.erased_at IS NULL AND p.merged_into_id IS NULL"
 # selective indexed condition and walks every live person to find a few hundred: a match
 # then costs time in proportion to the population. The unary plus keeps those two columns
 # out of index selection (SQLite's documented idiom), so the plan starts from the blind
-# indexes and the blocking keys. PostgreSQL has no unary plus for timestamps, and its
-# default estimates already choose the right plan.
+# indexes and the blocking keys. PostgreSQL has no unary plus for timestamps; it chooses the
+# right plan once the tables have statistics, which an import keeps up to date as it grows
+# them (confide/ingest/planner.py).
 _LIVE_SQLITE = "+p.erased_at IS NULL AND +p.merged_into_id IS NULL"
 
 
@@ -391,7 +409,7 @@ def _decide_chunk(prepared: Sequence[PreparedDetails]) -> list[Decision]:
     indexes = [p.indexes for p in prepared]
     encoded = [p.encoding for p in prepared]
     # The stored keys, and the NHS numbers one transposition away (looked up, never stored).
-    keys = [p.blocking_keys + transposition_probes(p.details.nhs_number) for p in prepared]
+    keys = [p.blocking_keys + p.probes for p in prepared]
     exact = _exact_candidates(indexes)
     members, encodings = _blocked_candidates(keys)
 
@@ -399,8 +417,8 @@ def _decide_chunk(prepared: Sequence[PreparedDetails]) -> list[Decision]:
     for detail_keys in keys:
         found: set[int] = set()
         for key in detail_keys:
-            sharing = members.get(key, ())
-            if len(sharing) <= MAX_BLOCK:
+            sharing = members.get(key)
+            if sharing and len(sharing) <= MAX_BLOCK:
                 found.update(sharing)
         candidates_of.append(found)
     same_birthday = {pk for rows in exact.surname_dob.values() for pk, _ in rows}

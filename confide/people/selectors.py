@@ -7,6 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import QuerySet
 
 from confide.people.details import PersonDetails
@@ -111,11 +112,27 @@ def safeguarding_of(person_ids: Sequence[int]) -> dict[int, set[str]]:
     from confide.people.models import SafeguardingFlag
 
     flags: dict[int, set[str]] = {}
-    for person_id, kind in SafeguardingFlag.objects.filter(
-        person_id__in=person_ids, cleared_at__isnull=True
-    ).values_list("person_id", "kind"):
-        flags.setdefault(person_id, set()).add(kind)
+    if not person_ids:
+        return flags
+    # Hand-written: an import asks about 5,000 people at once, and the ORM spent longer
+    # building that query than running it.
+    table = connection.ops.quote_name(SafeguardingFlag._meta.db_table)
+    ids = list(person_ids)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            cursor.execute(
+                f"SELECT person_id, kind FROM {table} WHERE cleared_at IS NULL "  # noqa: S608
+                f"AND person_id IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            for person_id, kind in cursor.fetchall():
+                flags.setdefault(person_id, set()).add(kind)
     return flags
+
+
+# Ids per query: within SQLite's limit on bound parameters.
+_IDS_PER_QUERY = 5_000
 
 
 def find_known_person(

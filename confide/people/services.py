@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +17,13 @@ from confide.people.details import PersonDetails, validate_person_details
 from confide.people.models import PERSON_SEALED_FIELDS, Person
 from confide.people.validation import surname_key
 from confide.privacy.blind_index import IndexKind, blind_index
-from confide.privacy.crypto import SubjectKey, new_data_key, new_data_key_values, unwrap_data_key
+from confide.privacy.crypto import (
+    SubjectKey,
+    new_data_key,
+    new_data_key_material,
+    new_data_key_values,
+    unwrap_data_key,
+)
 from confide.privacy.models import DataKey
 
 if TYPE_CHECKING:
@@ -85,6 +92,39 @@ def save_new_people(details: Sequence[PersonDetails]) -> list[int]:
 
 
 @dataclass(frozen=True)
+class SealedPerson:
+    """A person sealed under a new data key ahead of knowing whether they are new: an
+    import's helper process seals every row's person while this process matches the rows
+    before them, and only those who turn out to be new are saved (the others' keys were
+    never stored, so nothing of them remains).
+
+    `raw_key` is the data key in clear, as `SubjectKey` holds it in memory, so that the saving
+    process can seal the person's first messages: it goes from the helper to the importing
+    process over the pipe between them, never to disk or the database."""
+
+    data_key: dict[str, object]
+    person: dict[str, object]
+    raw_key: bytes
+
+    def subject_key(self) -> SubjectKey:
+        return SubjectKey(cast(uuid.UUID, self.data_key["id"]), AESGCM(self.raw_key))
+
+
+def seal_new_person(details: PersonDetails, indexes: Mapping[str, str | None]) -> SealedPerson:
+    """Seal already-cleaned details (and their blind indexes, as `person_indexes` gives them)
+    under a new data key wrapped by the active master key, as `insert_new_people` would."""
+    data_key, key, raw = new_data_key_material()
+    values = details.as_strings()
+    person: dict[str, object] = {
+        f"{name}_sealed": key.seal(f"person.{name}", values[name]) for name in PERSON_SEALED_FIELDS
+    }
+    person.update(indexes)
+    person["data_key_id"] = key.data_key_id
+    person["reference"] = uuid.uuid4()
+    return SealedPerson(data_key=data_key, person=person, raw_key=raw)
+
+
+@dataclass(frozen=True)
 class NewPerson:
     """A person `insert_new_people` saved, and their data key still unwrapped in memory (so
     the same unit of work can seal their first messages without unwrapping it again)."""
@@ -112,6 +152,14 @@ def insert_new_people(details: Sequence[PersonDetails | PreparedDetails]) -> lis
     keys: list[SubjectKey] = []
     references: list[uuid.UUID] = []
     for item in details:
+        sealed = item.sealed if isinstance(item, PreparedDetails) else None
+        if sealed is not None:  # sealed ahead by an import's helper process
+            key = sealed.subject_key()
+            key_rows.append(sealed.data_key)
+            people.append(sealed.person)
+            keys.append(key)
+            references.append(cast(uuid.UUID, sealed.person["reference"]))
+            continue
         clean = item.details if isinstance(item, PreparedDetails) else item
         data_key, key = new_data_key_values()
         reference = uuid.uuid4()

@@ -98,6 +98,14 @@ def new_data_key() -> tuple[DataKey, SubjectKey]:
 def new_data_key_values() -> tuple[dict[str, object], SubjectKey]:
     """`new_data_key` with the row as column values, for bulk inserts (`confide.bulk`) that
     need no instance: building one cost a third of making the key."""
+    values, key, _raw = new_data_key_material()
+    return values, key
+
+
+def new_data_key_material() -> tuple[dict[str, object], SubjectKey, bytes]:
+    """`new_data_key_values` and the key's raw bytes, for an import's helper process that
+    seals people ahead and hands the key to the importing process over the pipe between them
+    (confide/ingest/parallel.py). The raw key is never written anywhere."""
     raw = AESGCM.generate_key(bit_length=256)
     key_id = uuid.uuid4()
     epoch = new_key_epoch()
@@ -110,7 +118,7 @@ def new_data_key_values() -> tuple[dict[str, object], SubjectKey]:
         "master_version": version,
         "retention_epoch": epoch,
     }
-    return values, SubjectKey(key_id, AESGCM(raw))
+    return values, SubjectKey(key_id, AESGCM(raw)), raw
 
 
 def _unwrap_raw(data_key: DataKey) -> bytes:

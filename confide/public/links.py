@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -67,6 +68,8 @@ class IssuedLink:
 
 
 SELF_SERVICE_PERSONALISATION = frozenset({"first_name", "self_service_link", "link_expires_on"})
+# As json.dumps(..., sort_keys=True) writes it, without making an encoder per message.
+_PERSONALISATION_JSON = json.JSONEncoder(sort_keys=True)
 
 
 def _new_link(**fields: object) -> IssuedLink:
@@ -111,8 +114,8 @@ def offer_self_service(*, cases: Sequence[Case], now: datetime | None = None) ->
     transaction, and their interview held back for the self-service window so nobody is
     called while filling in the form. A case we cannot write to (no email or phone, or a
     safeguarding flag) gets no link: their interview stays in the queue as it is."""
-    message_ids = offer_self_service_to(subjects=subjects_of(cases), now=now)
-    return list(Message.objects.filter(pk__in=message_ids).order_by("pk"))
+    offered = offer_self_service_to(subjects=subjects_of(cases), now=now)
+    return list(Message.objects.filter(pk__in=offered.message_ids).order_by("pk"))
 
 
 def subjects_of(cases: Sequence[Case]) -> list[NewCaseSubject]:
@@ -136,15 +139,28 @@ def subjects_of(cases: Sequence[Case]) -> list[NewCaseSubject]:
     return subjects
 
 
+@dataclass(frozen=True)
+class SelfServiceOffered:
+    """What `offer_self_service_to` queued: the messages, and the cases given a link (whose
+    interviews are held back for the self-service window)."""
+
+    message_ids: list[int]
+    case_ids: list[int]
+
+
 def offer_self_service_to(
-    *, subjects: Sequence[NewCaseSubject], now: datetime | None = None
-) -> list[int]:
-    """`offer_self_service` for cases whose details and data key the caller holds; returns
-    the ids of the messages queued.
+    *,
+    subjects: Sequence[NewCaseSubject],
+    now: datetime | None = None,
+    hold_interviews: bool = True,
+) -> SelfServiceOffered:
+    """`offer_self_service` for cases whose details and data key the caller holds.
 
     Ingest calls this for every case a batch opens, so the work is per batch, not per case:
     one query for safeguarding flags, one per channel and language for templates, and one
-    insert each of links, messages and access log entries, written as rows (`confide.bulk`)."""
+    insert each of links, messages and access log entries, written as rows (`confide.bulk`).
+    With `hold_interviews=False` the caller holds back the interviews of `case_ids` itself
+    (an import queues them held, rather than queueing and then updating them)."""
     from confide.tracing.notifications import written_channel
 
     now = now or timezone.now()
@@ -205,25 +221,25 @@ def offer_self_service_to(
                 "data_key_id": subject.key.data_key_id,
                 "recipient_sealed": subject.key.seal("message.recipient", recipient),
                 "personalisation_sealed": subject.key.seal(
-                    "message.personalisation", json.dumps(personalisation, sort_keys=True)
+                    "message.personalisation", _PERSONALISATION_JSON.encode(personalisation)
                 ),
                 "next_attempt_at": now,
             }
         )
+    case_ids = [cast(int, link["case_id"]) for link in links]
     with transaction.atomic():
         insert_rows(SelfServiceLink, links)
         message_ids = insert_rows(Message, messages)
         append_accesses(accesses)
-        WorkItem.objects.filter(
-            kind=WorkKind.CASE_INTERVIEW,
-            case_id__in=[link["case_id"] for link in links],
-            state=WorkState.WAITING,
-        ).update(available_at=now + self_service_window())
+        if hold_interviews and case_ids:
+            WorkItem.objects.filter(
+                kind=WorkKind.CASE_INTERVIEW, case_id__in=case_ids, state=WorkState.WAITING
+            ).update(available_at=now + self_service_window())
         if messages:
             from confide.messaging.tasks import dispatch_messages
 
             transaction.on_commit(lambda: dispatch_messages.enqueue(), robust=True)
-    return message_ids
+    return SelfServiceOffered(message_ids=message_ids, case_ids=case_ids)
 
 
 def _self_service_template(channel: str, language: str) -> MessageTemplate | None:

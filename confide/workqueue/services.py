@@ -8,7 +8,7 @@ and left untouched longer than the claim timeout is offered again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -75,13 +75,19 @@ def enqueue_case_interviews(*, cases: Sequence[Case], reason: str = "") -> int:
 
 
 def enqueue_case_interviews_by_id(
-    *, case_tiers: Sequence[tuple[int, int]], reason: str = ""
+    *,
+    case_tiers: Sequence[tuple[int, int]],
+    reason: str = "",
+    held_until: Mapping[int, datetime] | None = None,
 ) -> int:
     """`enqueue_case_interviews` for (case id, tier) pairs (imports): one INSERT ... ON
-    CONFLICT DO NOTHING, the partial unique constraint keeping one open item per case."""
+    CONFLICT DO NOTHING, the partial unique constraint keeping one open item per case.
+    `held_until`: cases whose interview waits until then (a new case's self-service window),
+    so an import need not update the items it has just written."""
     from confide.bulk import insert_rows
 
     now = timezone.now()
+    held = held_until or {}
     rows = [
         {
             "kind": WorkKind.CASE_INTERVIEW.value,
@@ -89,7 +95,7 @@ def enqueue_case_interviews_by_id(
             "priority": PRIORITY_NORMAL,
             "reason": reason[:200],
             "case_id": case_id,
-            "available_at": now,
+            "available_at": held.get(case_id, now),
         }
         for case_id, tier in case_tiers
     ]

@@ -48,6 +48,15 @@ def test_rows_written_without_instances_get_new_ids_defaults_and_the_insert_time
     assert all(run.started_at >= first.started_at for run in runs.values())
 
 
+def test_rows_naming_the_same_fields_get_the_defaults_of_the_others() -> None:
+    with transaction.atomic():
+        ids = insert_rows(ImportRun, [{"source": "a"}, {"source": "b"}])
+    runs = ImportRun.objects.in_bulk(ids)
+    assert [runs[i].source for i in ids] == ["a", "b"]
+    assert all(run.format == "" and run.status == ImportStatus.RUNNING for run in runs.values())
+    assert runs[ids[0]].reference != runs[ids[1]].reference
+
+
 def test_ids_are_never_reused_after_the_newest_rows_are_deleted() -> None:
     with transaction.atomic():
         newest = insert_rows(ImportRun, [{"source": "a", "format": "csv"}])[0]

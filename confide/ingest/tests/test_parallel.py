@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,15 @@ def test_rows_before_an_unreadable_point_are_imported_with_or_without_a_helper(
     assert run.imported == LabResult.objects.count() == 180
     imported = set(LabResult.objects.values_list("lab_result_id", flat=True))
     assert imported == {result_row(n)["lab_result_id"] for n in range(180)}
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "expected"),
+    [({0, 1}, 1.0, 1), ({0, 1}, 3.0, 0), ({0}, 0.0, 0), ({0, 1, 2, 3}, 3.0, 1)],
+)
+def test_a_helper_is_used_by_default_only_when_a_second_core_is_there_and_free(
+    monkeypatch: pytest.MonkeyPatch, cores: set[int], load: float, expected: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert parallel.default_workers() == expected

@@ -4,9 +4,10 @@ the person is new (details and key taken from the batch) or already held (read b
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from confide.cases.models import Case
 from confide.ingest.services import ingest_csv
@@ -15,15 +16,23 @@ from confide.messaging.dispatch import envelope_for
 from confide.messaging.models import Message
 from confide.messaging.template_types import TemplateKind
 from confide.people.details import PersonDetails
+from confide.people.models import Person
+from confide.people.selectors import person_details
 from confide.people.services import create_person
-from confide.privacy.models import AccessEvent
+from confide.privacy.models import AccessEvent, DataKey
 from confide.public.links import usable_link
 from confide.public.tests.journey import token_in
+from confide.workqueue.models import WorkItem, WorkKind
 
 pytestmark = pytest.mark.django_db
 
 
-def test_every_case_an_import_opens_gets_a_working_link_sealed_for_its_own_person() -> None:
+@pytest.mark.parametrize("workers", [0, 1])
+def test_every_case_an_import_opens_gets_a_working_link_sealed_for_its_own_person(
+    workers: int,
+) -> None:
+    """With a helper process, people are sealed there ahead of matching (`parallel`): the
+    new ones must be as readable, and the held one's unused sealing leave nothing behind."""
     new_rows = [result_row(1), result_row(2)]
     held_row = result_row(3)
     held = create_person(
@@ -36,7 +45,7 @@ def test_every_case_an_import_opens_gets_a_working_link_sealed_for_its_own_perso
     write_csv(stream, [*new_rows, held_row])
     stream.seek(0)
 
-    report = ingest_csv(stream, source="test")
+    report = ingest_csv(stream, source="test", workers=workers)
 
     assert report.cases_opened == 3
     expected = {
@@ -59,3 +68,13 @@ def test_every_case_an_import_opens_gets_a_working_link_sealed_for_its_own_perso
             subject_reference=case.person.reference, object_reference=str(case.reference)
         ).exists()
     assert Case.objects.get(person=held).person_id == held.pk
+    assert DataKey.objects.count() == Person.objects.count() == 3
+    for new_row in new_rows:
+        person = Case.objects.get(test_result__lab_result_id=new_row["lab_result_id"]).person
+        assert person_details(person).family_name == new_row["family_name"]
+    # Each interview waits for the self-service window, queued so rather than updated.
+    assert all(
+        item.available_at > timezone.now() + timedelta(hours=23)
+        for item in WorkItem.objects.filter(kind=WorkKind.CASE_INTERVIEW)
+    )
+    assert WorkItem.objects.filter(kind=WorkKind.CASE_INTERVIEW).count() == 3

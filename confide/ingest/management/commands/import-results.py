@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from confide.ingest.models import ImportRun
+from confide.ingest.parallel import default_workers
 from confide.ingest.selectors import error_report_lines
 from confide.ingest.services import IngestReport, UnreadableFile, ingest_csv, ingest_fhir_file
 
@@ -41,9 +42,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=0,
-            help="helper processes that parse and validate the next rows while this one "
-            "writes (default 0: none; 1 can help when a second core is idle)",
+            default=None,
+            help="helper processes that parse, validate and seal the next rows while this one "
+            "writes (default: 1 when there is a second core and the machine is not busy, else 0)",
         )
         parser.add_argument(
             "--errors",
@@ -61,6 +62,9 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a file: check the path and try again.")
         if form == "fhir" and not lab:
             raise CommandError("FHIR files need the lab's code: add --lab LAB.")
+        workers = options["workers"]
+        if workers is None:
+            workers = default_workers()
         try:
             total = _count_lines(path) - (1 if form == "csv" else 0)
         except OSError as exc:
@@ -79,7 +83,7 @@ class Command(BaseCommand):
 
             try:
                 report = self._ingest(
-                    path, form=form, lab=lab, progress=advance, workers=max(0, options["workers"])
+                    path, form=form, lab=lab, progress=advance, workers=max(0, workers)
                 )
             except UnreadableFile as exc:
                 raise CommandError(f"{exc} Nothing after that point was imported.") from None
