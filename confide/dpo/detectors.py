@@ -206,14 +206,21 @@ def _not_assigned_to(actor: uuid.UUID) -> Q:
     hold or held, nor a contact named by such a case, nor a contact whose call they took."""
     from confide.cases.models import Case
     from confide.tracing.models import Exposure
+    from confide.workqueue.models import WorkItem
 
     member = StaffMember.objects.filter(reference=actor).first()
     if member is None:
         return Q()
-    cases = Case.objects.filter(Q(assigned_to=member) | Q(work_items__claimed_by=member))
-    own = set(cases.values_list("person__reference", flat=True))
+    # Each set from its own indexed lookup (cases by holder, work items by claimant, exposures
+    # by case): an OR across a join made PostgreSQL read every case and exposure, for every
+    # tracer, every five minutes (a core's worth of CPU at 10^6 cases in the load test).
+    claimed = WorkItem.objects.filter(claimed_by=member)
+    case_ids = set(Case.objects.filter(assigned_to=member).values_list("pk", flat=True))
+    case_ids |= set(claimed.filter(case__isnull=False).values_list("case_id", flat=True))
+    exposure_ids = set(claimed.filter(exposure__isnull=False).values_list("exposure_id", flat=True))
+    own = set(Case.objects.filter(pk__in=case_ids).values_list("person__reference", flat=True))
     own |= set(
-        Exposure.objects.filter(Q(case__in=cases) | Q(work_items__claimed_by=member)).values_list(
+        Exposure.objects.filter(Q(case_id__in=case_ids) | Q(pk__in=exposure_ids)).values_list(
             "contact__reference", flat=True
         )
     )

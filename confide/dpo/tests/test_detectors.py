@@ -31,7 +31,9 @@ from confide.people.tests.factories import PersonFactory
 from confide.privacy.audit import Access, record_accesses
 from confide.privacy.models import AccessAction, AccessEvent
 from confide.staff.models import Role, StaffMember
-from confide.workqueue.services import claim_next, enqueue_case_interview
+from confide.tracing.models import Proximity
+from confide.tracing.services import record_exposure
+from confide.workqueue.services import claim_next, enqueue_case_interview, enqueue_contact_call
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +170,47 @@ def test_a_tracer_viewing_people_not_assigned_to_them_opens_one_entry(
     assert entry.approximate_people == 2
     assert entry.incident_key == str(tracer.reference)
     assert_72_hour_clock(entry)
+
+
+def test_a_tracer_viewing_their_case_s_contacts_and_the_contact_they_call_opens_nothing(
+    make_staff: StaffMaker, settings: Any
+) -> None:
+    settings.CONFIDE_DPO_UNASSIGNED_VIEWING_PEOPLE = 1
+    today = timezone.localdate()
+    clinician = make_staff(Role.CLINICIAN)
+    own = CaseFactory.create(specimen_date=today - timedelta(days=2), today=today)
+    enqueue_case_interview(case=own)
+    assert claim_next(tracer=clinician) is not None
+    named = [
+        record_exposure(
+            case=own,
+            contact=PersonFactory.create(),
+            last_contact=today - timedelta(days=1),
+            proximity=Proximity.HOUSEHOLD,
+            today=today,
+            notify=False,
+        )
+        for _ in range(2)
+    ]
+    call_handler = make_staff(Role.CALL_HANDLER)
+    other_case = CaseFactory.create(specimen_date=today - timedelta(days=2), today=today)
+    called = record_exposure(
+        case=other_case,
+        contact=PersonFactory.create(),
+        last_contact=today - timedelta(days=1),
+        proximity=Proximity.HOUSEHOLD,
+        today=today,
+        notify=False,
+    )
+    enqueue_contact_call(exposure=called, reason="no email or phone")
+    assert claim_next(tracer=call_handler) is not None
+
+    view(clinician, [own.person, *(e.contact for e in named)])
+    view(call_handler, [called.contact])
+
+    assert detect_unassigned_viewing(now=timezone.now()).opened == 0
+    view(call_handler, [other_case.person])  # the case who named them is not theirs
+    assert detect_unassigned_viewing(now=timezone.now()).opened == 1
 
 
 # --- bulk exports -------------------------------------------------------------------------------
