@@ -21,7 +21,6 @@ from confide.privacy.crypto import (
     SubjectKey,
     new_data_key,
     new_data_key_material,
-    new_data_key_values,
     unwrap_data_key,
 )
 from confide.privacy.models import DataKey
@@ -153,28 +152,14 @@ def insert_new_people(details: Sequence[PersonDetails | PreparedDetails]) -> lis
     references: list[uuid.UUID] = []
     for item in details:
         sealed = item.sealed if isinstance(item, PreparedDetails) else None
-        if sealed is not None:  # sealed ahead by an import's helper process
-            key = sealed.subject_key()
-            key_rows.append(sealed.data_key)
-            people.append(sealed.person)
-            keys.append(key)
-            references.append(cast(uuid.UUID, sealed.person["reference"]))
-            continue
-        clean = item.details if isinstance(item, PreparedDetails) else item
-        data_key, key = new_data_key_values()
-        reference = uuid.uuid4()
-        values = clean.as_strings()
-        row: dict[str, object] = {
-            f"{name}_sealed": key.seal(f"person.{name}", values[name])
-            for name in PERSON_SEALED_FIELDS
-        }
-        row.update(item.indexes if isinstance(item, PreparedDetails) else person_indexes(clean))
-        row["data_key_id"] = key.data_key_id
-        row["reference"] = reference
-        key_rows.append(data_key)
-        people.append(row)
-        keys.append(key)
-        references.append(reference)
+        if sealed is None:  # not sealed ahead by an import's helper process: seal here
+            clean = item.details if isinstance(item, PreparedDetails) else item
+            indexes = item.indexes if isinstance(item, PreparedDetails) else person_indexes(clean)
+            sealed = seal_new_person(clean, indexes)
+        key_rows.append(sealed.data_key)
+        people.append(sealed.person)
+        keys.append(sealed.subject_key())
+        references.append(cast(uuid.UUID, sealed.person["reference"]))
     with transaction.atomic():
         insert_rows(DataKey, key_rows)
         ids = insert_rows(Person, people)

@@ -3,7 +3,7 @@ with its 72-hour deadline; running it again, or more events of the same incident
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from confide.cases.models import Case
 from confide.cases.tests.factories import CaseFactory
 from confide.dpo.breaches import close_breach, update_breach
 from confide.dpo.detectors import (
@@ -31,7 +32,7 @@ from confide.people.tests.factories import PersonFactory
 from confide.privacy.audit import Access, record_accesses
 from confide.privacy.models import AccessAction, AccessEvent
 from confide.staff.models import Role, StaffMember
-from confide.tracing.models import Proximity
+from confide.tracing.models import Exposure, Proximity
 from confide.tracing.services import record_exposure
 from confide.workqueue.services import claim_next, enqueue_case_interview, enqueue_contact_call
 
@@ -172,6 +173,18 @@ def test_a_tracer_viewing_people_not_assigned_to_them_opens_one_entry(
     assert_72_hour_clock(entry)
 
 
+def named_contact(case: Case, today: date) -> Exposure:
+    """A new person the case named as a household contact yesterday (no message queued)."""
+    return record_exposure(
+        case=case,
+        contact=PersonFactory.create(),
+        last_contact=today - timedelta(days=1),
+        proximity=Proximity.HOUSEHOLD,
+        today=today,
+        notify=False,
+    )
+
+
 def test_a_tracer_viewing_their_case_s_contacts_and_the_contact_they_call_opens_nothing(
     make_staff: StaffMaker, settings: Any
 ) -> None:
@@ -181,27 +194,10 @@ def test_a_tracer_viewing_their_case_s_contacts_and_the_contact_they_call_opens_
     own = CaseFactory.create(specimen_date=today - timedelta(days=2), today=today)
     enqueue_case_interview(case=own)
     assert claim_next(tracer=clinician) is not None
-    named = [
-        record_exposure(
-            case=own,
-            contact=PersonFactory.create(),
-            last_contact=today - timedelta(days=1),
-            proximity=Proximity.HOUSEHOLD,
-            today=today,
-            notify=False,
-        )
-        for _ in range(2)
-    ]
+    named = [named_contact(own, today), named_contact(own, today)]
     call_handler = make_staff(Role.CALL_HANDLER)
     other_case = CaseFactory.create(specimen_date=today - timedelta(days=2), today=today)
-    called = record_exposure(
-        case=other_case,
-        contact=PersonFactory.create(),
-        last_contact=today - timedelta(days=1),
-        proximity=Proximity.HOUSEHOLD,
-        today=today,
-        notify=False,
-    )
+    called = named_contact(other_case, today)
     enqueue_contact_call(exposure=called, reason="no email or phone")
     assert claim_next(tracer=call_handler) is not None
 
